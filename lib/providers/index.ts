@@ -1,0 +1,11 @@
+export * from './errors.js';
+export type {
+  CloudProvider,
+  CreateRequest,
+  HostCapacity,
+  ProviderInstance,
+  ProviderStatus,
+  WaitOptions,
+  WaitResult,
+} from './port.js';
+export { TAGS } from './port.js';

@@ -1,0 +1,38 @@
+import { type InstanceRecord, WAKE_RANK } from '../domain/index.js';
+
+/**
+ * Picks `count` warm instances to promote: the fastest tier first and, within a tier, always from the host
+ * that has the most left, so that a promotion drains hosts evenly and the pool keeps its spread. Shared by
+ * every store adapter that claims in process (the Redis adapter runs the same rule in Lua).
+ */
+export function pickForPromotion(warm: readonly InstanceRecord[], count: number): InstanceRecord[] {
+  const tiers = new Map<number, Map<string, InstanceRecord[]>>();
+  for (const rec of warm) {
+    const rank = WAKE_RANK[rec.warmState];
+    let hosts = tiers.get(rank);
+    if (!hosts) tiers.set(rank, (hosts = new Map()));
+    const list = hosts.get(rec.host);
+    if (list) list.push(rec);
+    else hosts.set(rec.host, [rec]);
+  }
+  const picked: InstanceRecord[] = [];
+  for (const rank of [...tiers.keys()].sort((a, b) => a - b)) {
+    const hosts = tiers.get(rank)!;
+    // Oldest first within a host: the instance closest to its maximum age goes into service first.
+    for (const list of hosts.values()) list.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+    while (picked.length < count) {
+      let best: string | undefined;
+      let bestLen = 0;
+      for (const [host, list] of hosts) {
+        if (list.length > bestLen || (list.length === bestLen && best !== undefined && host < best)) {
+          best = host;
+          bestLen = list.length;
+        }
+      }
+      if (best === undefined || bestLen === 0) break;
+      picked.push(hosts.get(best)!.shift()!);
+    }
+    if (picked.length >= count) break;
+  }
+  return picked;
+}

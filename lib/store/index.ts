@@ -1,0 +1,11 @@
+export { pickForPromotion } from './claim-order.js';
+export { MemoryStore } from './memory.js';
+export type {
+  Claim,
+  ClaimRequest,
+  NewInstance,
+  PoolStateEnvelope,
+  StateStore,
+  TransitionRequest,
+  TransitionResult,
+} from './port.js';

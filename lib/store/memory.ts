@@ -1,0 +1,207 @@
+import type { Clock } from '../clock/index.js';
+import {
+  canTransition,
+  IllegalTransitionError,
+  IN_FLIGHT_STATES,
+  type InstanceRecord,
+  type InstanceState,
+  LeaseHeldError,
+  SERVING_STATES,
+  StaleStateError,
+  UnknownInstanceError,
+  WarmpoolError,
+} from '../domain/index.js';
+import { pickForPromotion } from './claim-order.js';
+import type {
+  Claim,
+  ClaimRequest,
+  NewInstance,
+  PoolStateEnvelope,
+  StateStore,
+  TransitionRequest,
+  TransitionResult,
+} from './port.js';
+
+interface StoredClaim {
+  instanceIds: string[];
+  coldSlots: number;
+  /** Cold slots not yet turned into a launch. */
+  remaining: number;
+  expiresAt: number;
+}
+
+interface PoolData {
+  instances: Map<string, InstanceRecord>;
+  claims: Map<string, StoredClaim>;
+  locks: Map<string, { owner: string; expiresAt: number }>;
+  state?: PoolStateEnvelope<unknown>;
+}
+
+const copy = <T>(v: T): T => structuredClone(v);
+
+/**
+ * The in-memory StateStore: the embedded default, and the reference the Redis adapter is checked against.
+ * Each method runs to completion without awaiting, so it is atomic within the process.
+ */
+export class MemoryStore implements StateStore {
+  private readonly pools = new Map<string, PoolData>();
+
+  constructor(private readonly clock: Clock) {}
+
+  private pool(name: string): PoolData {
+    let p = this.pools.get(name);
+    if (!p) {
+      p = { instances: new Map(), claims: new Map(), locks: new Map() };
+      this.pools.set(name, p);
+    }
+    return p;
+  }
+
+  async insert(rec: NewInstance): Promise<InstanceRecord> {
+    const p = this.pool(rec.pool);
+    const existing = p.instances.get(rec.id);
+    if (existing) return copy(existing);
+    if (rec.claimId !== undefined) {
+      const claim = this.liveClaim(p, rec.claimId);
+      if (!claim || claim.remaining <= 0) {
+        throw new WarmpoolError('no_cold_slot', `claim ${rec.claimId} has no cold slot left for ${rec.id}`);
+      }
+      claim.remaining -= 1;
+    }
+    const now = this.clock.now();
+    const record: InstanceRecord = {
+      id: rec.id,
+      pool: rec.pool,
+      host: rec.host,
+      state: 'booting',
+      warmState: rec.warmState,
+      purpose: rec.purpose,
+      generation: rec.generation,
+      createdAt: now,
+      since: now,
+      version: 1,
+      lease: { owner: rec.owner, expiresAt: now + rec.leaseMs },
+    };
+    p.instances.set(rec.id, record);
+    return copy(record);
+  }
+
+  async get(pool: string, id: string): Promise<InstanceRecord | undefined> {
+    const rec = this.pools.get(pool)?.instances.get(id);
+    return rec ? copy(rec) : undefined;
+  }
+
+  async list(pool: string): Promise<InstanceRecord[]> {
+    return [...(this.pools.get(pool)?.instances.values() ?? [])].map(copy);
+  }
+
+  async transition(pool: string, id: string, req: TransitionRequest): Promise<TransitionResult> {
+    const from: readonly InstanceState[] = typeof req.from === 'string' ? [req.from] : req.from;
+    for (const f of from) if (!canTransition(f, req.to)) throw new IllegalTransitionError(id, f, req.to);
+    const rec = this.pools.get(pool)?.instances.get(id);
+    if (!rec) throw new UnknownInstanceError(pool, id);
+    const now = this.clock.now();
+    const live = rec.lease !== undefined && rec.lease.expiresAt > now;
+    if (rec.state === req.to && !from.includes(req.to)) {
+      // A retried step: fine if nobody else holds the instance in that state.
+      if (live && rec.lease!.owner !== req.owner) throw new LeaseHeldError(id, rec.lease!.owner);
+      return { record: copy(rec), changed: false };
+    }
+    if (!from.includes(rec.state)) throw new StaleStateError(id, from, rec.state);
+    if (live && rec.lease!.owner !== req.owner && !req.force) throw new LeaseHeldError(id, rec.lease!.owner);
+    rec.state = req.to;
+    rec.since = now;
+    rec.version += 1;
+    if (IN_FLIGHT_STATES.includes(req.to)) {
+      rec.lease = { owner: req.owner, expiresAt: now + (req.leaseMs ?? 60_000) };
+    } else {
+      delete rec.lease;
+    }
+    return { record: copy(rec), changed: true };
+  }
+
+  async remove(pool: string, id: string): Promise<boolean> {
+    return this.pools.get(pool)?.instances.delete(id) ?? false;
+  }
+
+  async claimWarm(pool: string, req: ClaimRequest): Promise<Claim> {
+    const p = this.pool(pool);
+    const now = this.clock.now();
+    for (const [key, claim] of p.claims) if (claim.expiresAt <= now) p.claims.delete(key);
+    const stored = p.claims.get(req.claimId);
+    if (stored) {
+      return {
+        claimId: req.claimId,
+        instances: stored.instanceIds.flatMap((id) => {
+          const rec = p.instances.get(id);
+          return rec ? [copy(rec)] : [];
+        }),
+        coldSlots: stored.coldSlots,
+        fresh: false,
+      };
+    }
+    let serving = 0;
+    const warm: InstanceRecord[] = [];
+    for (const rec of p.instances.values()) {
+      if (SERVING_STATES.includes(rec.state) || (rec.state === 'booting' && rec.purpose === 'active')) serving++;
+      else if (rec.state === 'warm') warm.push(rec);
+    }
+    for (const claim of p.claims.values()) serving += claim.remaining;
+    const room = Math.max(0, req.maxServing - serving);
+    const wanted = Math.max(0, Math.min(req.count, room));
+    const picked = pickForPromotion(warm, wanted);
+    for (const rec of picked) {
+      rec.state = 'promoting';
+      rec.since = now;
+      rec.version += 1;
+      rec.lease = { owner: req.owner, expiresAt: now + req.leaseMs };
+    }
+    const coldSlots = wanted - picked.length;
+    p.claims.set(req.claimId, {
+      instanceIds: picked.map((r) => r.id),
+      coldSlots,
+      remaining: coldSlots,
+      expiresAt: now + req.ttlMs,
+    });
+    return { claimId: req.claimId, instances: picked.map(copy), coldSlots, fresh: true };
+  }
+
+  async releaseColdSlots(pool: string, claimId: string, count: number): Promise<void> {
+    const claim = this.liveClaim(this.pool(pool), claimId);
+    if (claim) claim.remaining = Math.max(0, claim.remaining - count);
+  }
+
+  async tryLock(pool: string, name: string, owner: string, ttlMs: number): Promise<boolean> {
+    const p = this.pool(pool);
+    const now = this.clock.now();
+    const lock = p.locks.get(name);
+    if (lock && lock.expiresAt > now && lock.owner !== owner) return false;
+    p.locks.set(name, { owner, expiresAt: now + ttlMs });
+    return true;
+  }
+
+  async unlock(pool: string, name: string, owner: string): Promise<void> {
+    const p = this.pool(pool);
+    if (p.locks.get(name)?.owner === owner) p.locks.delete(name);
+  }
+
+  async getPoolState<T>(pool: string): Promise<PoolStateEnvelope<T> | undefined> {
+    const state = this.pools.get(pool)?.state;
+    return state ? (copy(state) as PoolStateEnvelope<T>) : undefined;
+  }
+
+  async putPoolState<T>(pool: string, data: T, expectedVersion: number): Promise<boolean> {
+    const p = this.pool(pool);
+    const current = p.state?.version ?? 0;
+    if (current !== expectedVersion) return false;
+    p.state = { version: current + 1, data: copy(data) };
+    return true;
+  }
+
+  async close(): Promise<void> {}
+
+  private liveClaim(p: PoolData, claimId: string): StoredClaim | undefined {
+    const claim = p.claims.get(claimId);
+    return claim && claim.expiresAt > this.clock.now() ? claim : undefined;
+  }
+}
