@@ -9,3 +9,4 @@ export type {
   WaitResult,
 } from './port.js';
 export { TAGS } from './port.js';
+export * from './sim/index.js';

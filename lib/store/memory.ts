@@ -120,6 +120,22 @@ export class MemoryStore implements StateStore {
     return { record: copy(rec), changed: true };
   }
 
+  async acquireLease(
+    pool: string,
+    id: string,
+    req: { owner: string; leaseMs: number; state?: InstanceState },
+  ): Promise<InstanceRecord> {
+    const rec = this.pools.get(pool)?.instances.get(id);
+    if (!rec) throw new UnknownInstanceError(pool, id);
+    if (req.state !== undefined && rec.state !== req.state) throw new StaleStateError(id, [req.state], rec.state);
+    const now = this.clock.now();
+    if (rec.lease && rec.lease.expiresAt > now && rec.lease.owner !== req.owner) {
+      throw new LeaseHeldError(id, rec.lease.owner);
+    }
+    rec.lease = { owner: req.owner, expiresAt: now + req.leaseMs };
+    return copy(rec);
+  }
+
   async remove(pool: string, id: string): Promise<boolean> {
     return this.pools.get(pool)?.instances.delete(id) ?? false;
   }

@@ -82,6 +82,16 @@ export interface StateStore {
    * IllegalTransitionError, StaleStateError (it was somewhere else) or LeaseHeldError.
    */
   transition(pool: string, id: string, req: TransitionRequest): Promise<TransitionResult>;
+  /**
+   * Takes the lease on an instance whose lease is free, expired or already ours, without moving it (a
+   * reconciler taking over an interrupted step). Throws LeaseHeldError, UnknownInstanceError, or
+   * StaleStateError when `state` is given and the instance is elsewhere.
+   */
+  acquireLease(
+    pool: string,
+    id: string,
+    req: { owner: string; leaseMs: number; state?: InstanceState },
+  ): Promise<InstanceRecord>;
   /** Forgets an instance (it is gone from the cloud). True when a record was removed. */
   remove(pool: string, id: string): Promise<boolean>;
   /** Claims up to `count` warm instances for promotion, and cold slots for the rest, within `maxServing`. */

@@ -1,0 +1,396 @@
+/**
+ * The config file's schema: strict zod objects (an unknown key is an error, which catches typos), defaults for
+ * everything an operator need not decide, and the cross-field checks. Durations are seconds here; compile.ts
+ * turns them into the milliseconds of PoolSpec.
+ *
+ * Cross-field checks run even when an unrelated field failed, so one pass reports every problem. That means a
+ * check may see a half-parsed value: each one first asks `parsedCleanly` whether the fields it reads came
+ * through without an issue, and stays silent otherwise (the field's own issue already says what is wrong).
+ */
+import { z } from 'zod';
+import { WARM_STATES, type WarmState } from '../domain/index.js';
+
+/** Pool and provider names: they end up in tags, store keys and metric labels. */
+export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const NAME_RULE = 'must be 1 to 63 lowercase letters, digits or dashes, starting with a letter or digit';
+
+/** pino's levels. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const AGGREGATES = ['last', 'max', 'avg'] as const;
+export const FORECAST_KINDS = ['none', 'holt'] as const;
+
+const name = () => z.string().regex(NAME_PATTERN, { error: NAME_RULE });
+const hostName = () => z.string().min(1);
+/** A duration that must pass: timeouts, periods. */
+const seconds = (fallback: number) => z.number().positive().default(fallback);
+/** A duration where 0 means "none" or "off". */
+const secondsOrZero = (fallback: number) => z.number().nonnegative().default(fallback);
+const atLeastOne = (fallback: number) => z.int().min(1).default(fallback);
+const warmCount = () => z.int().min(0);
+
+// ---------------------------------------------------------------------------------------------------------
+// Checking half-parsed values
+
+interface IssueLike {
+  readonly code: string;
+  readonly path?: readonly PropertyKey[] | undefined;
+}
+
+function overlaps(a: readonly PropertyKey[], b: readonly PropertyKey[]): boolean {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * True when no issue lies on, above or below any of `paths`, so the values there are what the schema promises.
+ * An unknown key is harmless here: zod drops it and the fields beside it are still sound.
+ */
+function parsedCleanly(issues: readonly IssueLike[], ...paths: (readonly PropertyKey[])[]): boolean {
+  return paths.every((path) =>
+    issues.every((issue) => issue.code === 'unrecognized_keys' || !overlaps(issue.path ?? [], path)),
+  );
+}
+
+/** Run a check whenever the value is at least an object; the check itself asks which fields it may trust. */
+const onObject = { when: (payload: { value: unknown }) => isPlainObject(payload.value) };
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// min <= target <= max
+
+type Bound = 'min' | 'target' | 'max';
+const ORDERED_PAIRS: readonly (readonly [Bound, Bound])[] = [
+  ['min', 'max'],
+  ['min', 'target'],
+  ['target', 'max'],
+];
+
+/**
+ * The first broken `lo <= hi` among min, target and max, blamed on a field the entry itself sets (the upper
+ * one when it sets both). Checking min/max first means one line per entry: once min <= max holds, target can
+ * break at most one of the other two. `undefined` also when the entry sets neither field of the broken pair:
+ * then the problem lies in the defaults it inherits, which are reported where they are written.
+ */
+function boundsProblem(
+  bounds: Readonly<Record<Bound, number>>,
+  sets: (bound: Bound) => boolean,
+): { field: Bound; message: string } | undefined {
+  for (const [lo, hi] of ORDERED_PAIRS) {
+    if (bounds[lo] <= bounds[hi]) continue;
+    if (!sets(lo) && !sets(hi)) return undefined;
+    return sets(hi)
+      ? { field: hi, message: `must be >= ${lo} (got ${bounds[hi]} < ${bounds[lo]})` }
+      : { field: lo, message: `must be <= ${hi} (got ${bounds[lo]} > ${bounds[hi]})` };
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// controller, store
+
+export const ControllerSchema = z
+  .strictObject({
+    /** Empty: `${hostname}-${pid}`, filled in at load time. Names this controller in leases. */
+    id: z.string().default(''),
+    tickSeconds: seconds(1),
+    http: z
+      .strictObject({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.int().min(0).max(65535).default(8080),
+      })
+      .prefault({}),
+    logLevel: z.enum(LOG_LEVELS).default('info'),
+  })
+  .prefault({});
+
+export const MemoryStoreSchema = z.strictObject({ kind: z.literal('memory') });
+export const RedisStoreSchema = z.strictObject({
+  kind: z.literal('redis'),
+  url: z.string().regex(/^rediss?:\/\/\S+$/, { error: 'must be a redis:// or rediss:// URL' }),
+});
+export const StoreSchema = z
+  .discriminatedUnion('kind', [MemoryStoreSchema, RedisStoreSchema])
+  .prefault({ kind: 'memory' });
+
+// ---------------------------------------------------------------------------------------------------------
+// providers: a discriminated union on `kind`, so a new cloud is a new member plus a line in PROVIDER_WARM_STATES
+
+const SimHostSchema = z.union([
+  hostName(),
+  z.strictObject({ name: hostName(), capacity: z.int().min(1).optional() }),
+]);
+
+export const SimProviderSchema = z
+  .strictObject({
+    kind: z.literal('sim'),
+    /** A count (hosts `sim-host-01`…) or the hosts by name, each optionally with its own capacity. */
+    hosts: z.union([z.int().min(1).max(9999), z.array(SimHostSchema).min(1)]).default(10),
+    capacityPerHost: atLeastOne(40),
+    /** Wall-clock speed-up of the simulated latencies when the local runtime drives the sim. */
+    speed: z.number().positive().default(1),
+    seed: z.int().default(1),
+    /** Overrides of the sim's latency model; the sim checks the keys, since it owns the model. */
+    latency: z.record(z.string().min(1), z.number().positive()).default(() => ({})),
+  })
+  .superRefine((sim, ctx) => {
+    if (!parsedCleanly(ctx.issues, ['hosts']) || typeof sim.hosts === 'number') return;
+    const seen = new Map<string, number>();
+    sim.hosts.forEach((host, i) => {
+      const hostName = typeof host === 'string' ? host : host.name;
+      const first = seen.get(hostName);
+      if (first === undefined) seen.set(hostName, i);
+      else
+        ctx.addIssue({
+          code: 'custom',
+          path: typeof host === 'string' ? ['hosts', i] : ['hosts', i, 'name'],
+          message: `duplicate host "${hostName}" (already listed as hosts[${first}])`,
+        });
+    });
+  }, onObject);
+
+export const ProviderSchema = z.discriminatedUnion('kind', [SimProviderSchema]);
+
+export type ProviderConfig = z.output<typeof ProviderSchema>;
+export type ProviderKind = ProviderConfig['kind'];
+export type SimProviderConfig = z.output<typeof SimProviderSchema>;
+
+/** The warm states each provider kind can hold an instance in (the adapter's `warmStates`, known up front). */
+export const PROVIDER_WARM_STATES: Readonly<Record<ProviderKind, readonly WarmState[]>> = {
+  sim: WARM_STATES,
+};
+
+/**
+ * The sim's hosts with their capacity, as the sim provider builds them: a count becomes `sim-host-01`…
+ * (zero-padded to at least two digits), a list is taken as written.
+ * @example simHosts({ ...sim, hosts: 2, capacityPerHost: 40 }) // [{ name: 'sim-host-01', capacity: 40 }, …]
+ */
+export function simHosts(sim: Pick<SimProviderConfig, 'hosts' | 'capacityPerHost'>): {
+  name: string;
+  capacity: number;
+}[] {
+  if (typeof sim.hosts === 'number') {
+    const width = Math.max(2, String(sim.hosts).length);
+    return Array.from({ length: sim.hosts }, (_, i) => ({
+      name: `sim-host-${String(i + 1).padStart(width, '0')}`,
+      capacity: sim.capacityPerHost,
+    }));
+  }
+  return sim.hosts.map((host) =>
+    typeof host === 'string'
+      ? { name: host, capacity: sim.capacityPerHost }
+      : { name: host.name, capacity: host.capacity ?? sim.capacityPerHost },
+  );
+}
+
+/** The hosts a provider is known to have before it runs; `undefined` when only the cloud can say. */
+function staticHostNames(provider: ProviderConfig): string[] | undefined {
+  switch (provider.kind) {
+    case 'sim':
+      return simHosts(provider).map((host) => host.name);
+  }
+}
+
+function describeHosts(names: readonly string[]): string {
+  if (names.length <= 6) return names.join(', ');
+  return `${names[0]} … ${names[names.length - 1]}, ${names.length} in all`;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// pools
+
+export const PoolHostSchema = z.union([
+  hostName(),
+  z.strictObject({
+    name: hostName(),
+    min: warmCount().optional(),
+    target: warmCount().optional(),
+    max: warmCount().optional(),
+  }),
+]);
+
+export const WarmSchema = z
+  .strictObject({
+    state: z.enum(WARM_STATES).default('paused'),
+    /** Defaults for every host of `hosts`; an entry there overrides any of them. */
+    perHost: z
+      .strictObject({
+        min: warmCount().default(0),
+        target: warmCount().default(2),
+        max: warmCount().default(5),
+      })
+      .prefault({}),
+    hosts: z.array(PoolHostSchema).min(1),
+    /** Default: the sum of the hosts' max. */
+    maxTotal: warmCount().optional(),
+    maxAgeSeconds: secondsOrZero(0),
+  })
+  .superRefine((warm, ctx) => {
+    if (!parsedCleanly(ctx.issues, ['perHost'], ['hosts'])) return;
+    const perHost = boundsProblem(warm.perHost, () => true);
+    if (perHost) ctx.addIssue({ code: 'custom', path: ['perHost', perHost.field], message: perHost.message });
+
+    const seen = new Map<string, number>();
+    let minSum = 0;
+    warm.hosts.forEach((host, i) => {
+      const entry = typeof host === 'string' ? { name: host } : host;
+      const bounds = {
+        min: entry.min ?? warm.perHost.min,
+        target: entry.target ?? warm.perHost.target,
+        max: entry.max ?? warm.perHost.max,
+      };
+      minSum += bounds.min;
+      const problem = boundsProblem(bounds, (bound) => entry[bound] !== undefined);
+      if (problem)
+        ctx.addIssue({ code: 'custom', path: ['hosts', i, problem.field], message: problem.message });
+      const first = seen.get(entry.name);
+      if (first === undefined) seen.set(entry.name, i);
+      else
+        ctx.addIssue({
+          code: 'custom',
+          path: typeof host === 'string' ? ['hosts', i] : ['hosts', i, 'name'],
+          message: `duplicate host "${entry.name}" (already listed as hosts[${first}])`,
+        });
+    });
+
+    if (warm.maxTotal !== undefined && parsedCleanly(ctx.issues, ['maxTotal']) && warm.maxTotal < minSum)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['maxTotal'],
+        message: `must be >= the sum of the hosts' min (got ${warm.maxTotal} < ${minSum})`,
+      });
+  }, onObject);
+
+export const ActiveSchema = z
+  .strictObject({ min: z.int().min(0).default(2), max: z.int().min(1).default(100) })
+  .superRefine((active, ctx) => {
+    if (!parsedCleanly(ctx.issues, ['min'], ['max']) || active.min <= active.max) return;
+    ctx.addIssue({
+      code: 'custom',
+      path: ['max'],
+      message: `must be >= min (got ${active.max} < ${active.min})`,
+    });
+  }, onObject)
+  .prefault({});
+
+export const PoolSchema = z.strictObject({
+  name: name(),
+  /** A key of `providers`. */
+  provider: z.string().min(1),
+  template: z.strictObject({
+    generation: atLeastOne(1),
+    params: z.record(z.string(), z.string()),
+  }),
+  warm: WarmSchema,
+  active: ActiveSchema,
+  capacity: z.strictObject({
+    metric: z.string().min(1),
+    perInstance: z.number().positive(),
+    aggregate: z.enum(AGGREGATES).default('avg'),
+  }),
+  forecast: z
+    .strictObject({
+      kind: z.enum(FORECAST_KINDS).default('holt'),
+      alpha: z.number().gt(0).lte(1).default(0.5),
+      beta: z.number().gte(0).lte(1).default(0.3),
+      horizonSeconds: secondsOrZero(300),
+    })
+    .prefault({}),
+  scaleIn: z
+    .strictObject({ stabilisationSeconds: secondsOrZero(300), reuse: z.boolean().default(true) })
+    .prefault({}),
+  promotion: z.strictObject({ concurrency: atLeastOne(32), wakeTimeoutSeconds: seconds(120) }).prefault({}),
+  refill: z
+    .strictObject({
+      maxLaunchesPerHost: atLeastOne(4),
+      concurrency: atLeastOne(16),
+      bootTimeoutSeconds: seconds(900),
+    })
+    .prefault({}),
+  leaseSeconds: seconds(120),
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// the whole file
+
+export const SyntheticSchema = z
+  .strictObject({ enabled: z.boolean().default(false), periodSeconds: seconds(300) })
+  .prefault({});
+
+export const ConfigSchema = z
+  .strictObject({
+    controller: ControllerSchema,
+    store: StoreSchema,
+    providers: z.record(name(), ProviderSchema).default(() => ({})),
+    synthetic: SyntheticSchema,
+    pools: z.array(PoolSchema).default(() => []),
+  })
+  .superRefine((config, ctx) => {
+    if (!Array.isArray(config.pools)) return; // its own issue says what it is instead
+    const clean = (...paths: (readonly PropertyKey[])[]) => parsedCleanly(ctx.issues, ...paths);
+    const firstByName = new Map<string, number>();
+    config.pools.forEach((pool, i) => {
+      if (clean(['pools', i, 'name'])) {
+        const first = firstByName.get(pool.name);
+        if (first === undefined) firstByName.set(pool.name, i);
+        else
+          ctx.addIssue({
+            code: 'custom',
+            path: ['pools', i, 'name'],
+            message: `duplicate pool name "${pool.name}" (already used by pools[${first}])`,
+          });
+      }
+
+      // A provider whose own entry failed is left out of the parsed map: say nothing rather than "unknown".
+      if (!clean(['pools', i, 'provider'], ['providers', pool.provider])) return;
+      const provider = Object.hasOwn(config.providers, pool.provider)
+        ? config.providers[pool.provider]
+        : undefined;
+      if (provider === undefined) {
+        const known = Object.keys(config.providers);
+        ctx.addIssue({
+          code: 'custom',
+          path: ['pools', i, 'provider'],
+          message: `unknown provider "${pool.provider}" (${known.length ? `configured: ${known.join(', ')}` : 'no providers are configured'})`,
+        });
+        return;
+      }
+
+      const supported = PROVIDER_WARM_STATES[provider.kind];
+      if (clean(['pools', i, 'warm', 'state']) && !supported.includes(pool.warm.state))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['pools', i, 'warm', 'state'],
+          message: `provider "${pool.provider}" (${provider.kind}) cannot keep instances ${pool.warm.state} (supported: ${supported.join(', ')})`,
+        });
+
+      const hostNames = staticHostNames(provider);
+      if (hostNames === undefined || !clean(['pools', i, 'warm', 'hosts'])) return;
+      const known = new Set(hostNames);
+      pool.warm.hosts.forEach((host, j) => {
+        const hostName = typeof host === 'string' ? host : host.name;
+        if (known.has(hostName)) return;
+        ctx.addIssue({
+          code: 'custom',
+          path:
+            typeof host === 'string'
+              ? ['pools', i, 'warm', 'hosts', j]
+              : ['pools', i, 'warm', 'hosts', j, 'name'],
+          message: `"${hostName}" is not a host of provider "${pool.provider}" (hosts: ${describeHosts(hostNames)})`,
+        });
+      });
+    });
+  }, onObject);
+
+export type WarmpoolConfig = z.output<typeof ConfigSchema>;
+/** What a config file may say: every defaulted key optional. */
+export type WarmpoolConfigInput = z.input<typeof ConfigSchema>;
+export type ControllerConfig = z.output<typeof ControllerSchema>;
+export type StoreConfig = z.output<typeof StoreSchema>;
+export type SyntheticConfig = z.output<typeof SyntheticSchema>;
+export type PoolConfig = z.output<typeof PoolSchema>;
+export type WarmConfig = z.output<typeof WarmSchema>;
+export type PoolHostConfig = z.output<typeof PoolHostSchema>;

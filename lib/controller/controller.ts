@@ -1,0 +1,237 @@
+/**
+ * The decision loop. On every tick, for each pool: fold the interval's metric samples into a desired
+ * count (target tracking, scale-in stabilisation), promote or demote toward it, forecast what demand may
+ * add before a refill can land, and refill each host's warm pool toward its target. Promotions, demotions
+ * and refills run in the background and are tracked, so a tick never waits on a boot.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../clock/index.js';
+import { type PoolSpec, UnknownPoolError } from '../domain/index.js';
+import type { EventSink } from '../events/index.js';
+import { type HoltState, holtForecast, holtUpdate } from '../forecast/index.js';
+import type { Logger } from '../log/index.js';
+import { type DesiredHistory, desiredFromMetric, stabilise, warmTargets } from '../policy/index.js';
+import {
+  countPool,
+  demote,
+  type PoolContext,
+  type PoolCounts,
+  promote,
+  reconcile,
+  refill,
+} from '../pool/index.js';
+import type { CloudProvider } from '../providers/index.js';
+import { MetricAggregator, type MetricSample, reduce } from '../signals/index.js';
+import type { StateStore } from '../store/index.js';
+
+/** What the controller keeps per pool in the store between ticks. */
+export interface PoolPolicyState {
+  desired: number;
+  history: DesiredHistory;
+  forecast?: HoltState;
+  /** Last metric value folded in, so a quiet interval keeps the last known load. */
+  lastValue?: number;
+}
+
+export interface ControllerOptions {
+  pools: readonly PoolSpec[];
+  providers: ReadonlyMap<string, CloudProvider>;
+  store: StateStore;
+  clock: Clock;
+  events: EventSink;
+  log: Logger;
+  owner?: string;
+  /** Warm hits and cold misses per pool, counted from the promotion events, shown in status. */
+  promotions?: ReadonlyMap<string, { warmHits: number; coldMisses: number }>;
+}
+
+export interface PoolStatus extends PoolCounts {
+  desired: number;
+  /** Warm instances the policy aims for over all hosts. */
+  warmTarget: number;
+  metric: { name: string; value: number | null };
+  promotions: { warmHits: number; coldMisses: number };
+}
+
+export class Controller {
+  readonly owner: string;
+  private readonly contexts = new Map<string, PoolContext>();
+  private readonly aggregator = new MetricAggregator();
+  private readonly inflight = new Map<string, Set<Promise<unknown>>>();
+  private readonly refilling = new Set<string>();
+  private readonly abort = new AbortController();
+  private readonly lastTargets = new Map<string, number>();
+
+  constructor(private readonly options: ControllerOptions) {
+    this.owner = options.owner ?? `controller-${randomUUID().slice(0, 8)}`;
+    for (const spec of options.pools) {
+      const provider = options.providers.get(spec.provider);
+      if (!provider) throw new Error(`pool ${spec.name}: no provider named "${spec.provider}"`);
+      this.contexts.set(spec.name, {
+        spec,
+        provider,
+        store: options.store,
+        clock: options.clock,
+        events: options.events,
+        log: options.log.child({ pool: spec.name }),
+        owner: this.owner,
+        requestRefill: (pool) => this.startRefill(pool),
+      });
+      this.inflight.set(spec.name, new Set());
+    }
+  }
+
+  get pools(): PoolSpec[] {
+    return [...this.contexts.values()].map((c) => c.spec);
+  }
+
+  context(pool: string): PoolContext {
+    const ctx = this.contexts.get(pool);
+    if (!ctx) throw new UnknownPoolError(pool);
+    return ctx;
+  }
+
+  /**
+   * Takes one metric sample. Throws UnknownPoolError for a pool not in the config (nothing is recorded).
+   * Samples of another metric than the pool's capacity metric are ignored.
+   */
+  observe(sample: MetricSample): void {
+    const ctx = this.context(sample.pool);
+    if (sample.metric !== ctx.spec.capacity.metric) return;
+    this.aggregator.add(sample.pool, sample.metric, sample.value, sample.ts);
+  }
+
+  /** One decision round over every pool. */
+  async tick(): Promise<void> {
+    await Promise.all([...this.contexts.values()].map((ctx) => this.decide(ctx)));
+  }
+
+  /** Reconciles every pool with its cloud. */
+  async reconcileAll(): Promise<void> {
+    await Promise.all(
+      [...this.contexts.values()].map((ctx) =>
+        this.track(ctx.spec.name, reconcile(ctx, { signal: this.abort.signal })).then((r) => {
+          if (
+            r.adopted.length + r.forgotten.length + r.resumed.length + r.replaced.length + r.rotated.length >
+            0
+          ) {
+            ctx.log.info({ ...summarise(r) }, 'reconciled');
+          }
+        }),
+      ),
+    );
+  }
+
+  /** Decides for one pool now. */
+  async decide(ctx: PoolContext): Promise<void> {
+    const { spec, store, clock } = ctx;
+    const now = clock.now();
+    const env = await store.getPoolState<PoolPolicyState>(spec.name);
+    const prev = env?.data;
+    const stats = this.aggregator.take(spec.name, spec.capacity.metric);
+    const value = stats ? reduce(stats, spec.capacity.aggregate) : prev?.lastValue;
+    const raw = value === undefined ? spec.bounds.minActive : desiredFromMetric(spec, value);
+    const { desired, history } = stabilise(spec, prev?.history ?? [], now, raw);
+    // Only measured demand feeds the forecast: the floor used before any metric arrived is not a trend.
+    const forecast =
+      spec.forecast.kind !== 'holt'
+        ? undefined
+        : value === undefined
+          ? prev?.forecast
+          : holtUpdate(prev?.forecast, raw, now, { alpha: spec.forecast.alpha, beta: spec.forecast.beta });
+    const next: PoolPolicyState = {
+      desired,
+      history,
+      ...(forecast ? { forecast } : {}),
+      ...(value === undefined ? {} : { lastValue: value }),
+    };
+    if (!(await store.putPoolState(spec.name, next, env?.version ?? 0))) {
+      // Another controller decided for this pool since we read: its decision stands for this round.
+      return;
+    }
+
+    const counts = countPool(spec, await store.list(spec.name));
+    if (desired > counts.serving) {
+      this.track(
+        spec.name,
+        promote(ctx, desired - counts.serving, { reason: 'metric', signal: this.abort.signal }),
+      );
+    } else if (desired < counts.serving && counts.active > 0) {
+      const n = Math.min(counts.active, counts.serving - desired);
+      this.track(spec.name, demote(ctx, n, { signal: this.abort.signal }));
+    }
+    const rise = forecast ? Math.max(0, holtForecast(forecast, spec.forecast.horizonMs) - desired) : 0;
+    const targets = warmTargets(spec, rise);
+    this.lastTargets.set(
+      spec.name,
+      [...targets.values()].reduce((a, b) => a + b, 0),
+    );
+    this.startRefill(spec.name, targets);
+  }
+
+  /** Status of every pool, for GET /status. */
+  async status(): Promise<PoolStatus[]> {
+    return Promise.all(
+      [...this.contexts.values()].map(async (ctx) => {
+        const { spec } = ctx;
+        const [records, env] = await Promise.all([
+          ctx.store.list(spec.name),
+          ctx.store.getPoolState<PoolPolicyState>(spec.name),
+        ]);
+        const counts = countPool(spec, records);
+        return {
+          ...counts,
+          desired: env?.data.desired ?? spec.bounds.minActive,
+          warmTarget: this.lastTargets.get(spec.name) ?? spec.hosts.reduce((n, h) => n + h.target, 0),
+          metric: { name: spec.capacity.metric, value: env?.data.lastValue ?? null },
+          promotions: { ...(this.options.promotions?.get(spec.name) ?? { warmHits: 0, coldMisses: 0 }) },
+        };
+      }),
+    );
+  }
+
+  /** Promises of work still running, for shutdown and tests. */
+  async idle(): Promise<void> {
+    for (;;) {
+      const all = [...this.inflight.values()].flatMap((s) => [...s]);
+      if (all.length === 0) return;
+      await Promise.allSettled(all);
+    }
+  }
+
+  /** Stops background work at its next step (its leases let the next controller finish it). */
+  async stop(): Promise<void> {
+    this.abort.abort(new Error('controller stopping'));
+    await this.idle();
+  }
+
+  private startRefill(pool: string, targets?: ReadonlyMap<string, number>): void {
+    if (this.refilling.has(pool) || this.abort.signal.aborted) return;
+    const ctx = this.context(pool);
+    this.refilling.add(pool);
+    // One refill per pool decides at a time; once its launches are recorded the next may start, while the
+    // launches boot in the background.
+    const done = () => this.refilling.delete(pool);
+    const work = refill(ctx, targets ?? warmTargets(ctx.spec, 0), {
+      signal: this.abort.signal,
+      onLaunched: done,
+    });
+    this.track(pool, work.finally(done));
+  }
+
+  private track<T>(pool: string, work: Promise<T>): Promise<T> {
+    const set = this.inflight.get(pool)!;
+    set.add(work);
+    const ctx = this.context(pool);
+    work
+      .catch((err: unknown) => {
+        if (!this.abort.signal.aborted) ctx.log.error({ err: String(err) }, 'pool operation failed');
+      })
+      .finally(() => set.delete(work));
+    return work;
+  }
+}
+
+function summarise(r: object): Record<string, number> {
+  return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, (v as unknown[]).length]));
+}

@@ -1,0 +1,1 @@
+export { Controller, type ControllerOptions, type PoolPolicyState, type PoolStatus } from './controller.js';

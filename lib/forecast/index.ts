@@ -1,0 +1,1 @@
+export { type HoltParams, type HoltState, holtForecast, holtUpdate } from './holt.js';

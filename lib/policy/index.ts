@@ -1,0 +1,1 @@
+export { clamp, type DesiredHistory, desiredFromMetric, stabilise, warmTargets } from './target.js';

@@ -1,0 +1,135 @@
+import type { InstanceRecord } from '../domain/index.js';
+import { mapLimit, Semaphore } from '../util/index.js';
+import { emit, hostBounds, type PoolContext } from './context.js';
+import { countPool } from './counts.js';
+import { type DriveOutcome, drive, retire } from './drive.js';
+import { type Launched, launch } from './launch.js';
+
+export interface RefillPlan {
+  /** Launches per host. */
+  launch: Map<string, number>;
+  /** Warm instances to delete because a host holds more than its target (oldest first). */
+  trim: InstanceRecord[];
+}
+
+export interface RefillResult {
+  /** False when another controller holds the pool's refill lock; nothing was done. */
+  ran: boolean;
+  launched: string[];
+  warm: string[];
+  failed: string[];
+  trimmed: string[];
+}
+
+/**
+ * Works out what a refill must do: per host, `deficit = target − (warm + booting + warming + returning)`,
+ * within the host's bounds, the pool's warm maximum and the host's free capacity. Pure, for tests and the
+ * simulator.
+ */
+export function planRefill(
+  ctx: Pick<PoolContext, 'spec'>,
+  records: readonly InstanceRecord[],
+  targets: ReadonlyMap<string, number>,
+  freeSlots: ReadonlyMap<string, number>,
+): RefillPlan {
+  const { spec } = ctx;
+  const counts = countPool(spec, records);
+  let pendingTotal = counts.warm + counts.booting + counts.returning;
+  const plan: RefillPlan = { launch: new Map(), trim: [] };
+  for (const h of counts.hosts) {
+    const bounds = hostBounds(spec, h.name);
+    if (!bounds) continue;
+    const target = Math.min(bounds.max, Math.max(bounds.min, targets.get(h.name) ?? bounds.target));
+    const pending = h.warm + h.booting + h.returning;
+    if (pending < target) {
+      const n = Math.min(target - pending, freeSlots.get(h.name) ?? 0, spec.bounds.maxWarm - pendingTotal);
+      if (n > 0) {
+        plan.launch.set(h.name, n);
+        pendingTotal += n;
+      }
+    } else if (h.warm > target) {
+      const excess = Math.min(h.warm, pending - target);
+      const warm = records
+        .filter((r) => r.host === h.name && r.state === 'warm')
+        .sort((a, b) => a.createdAt - b.createdAt);
+      plan.trim.push(...warm.slice(0, excess));
+    }
+  }
+  return plan;
+}
+
+/**
+ * Refill(pool): launches what each host's warm pool lacks and drives the launches to warm; trims hosts
+ * above target. Deciding and launching happen under the pool's refill lock, so two controllers never
+ * launch for the same deficit; waiting for the boots happens after the lock is released, since a boot can
+ * take minutes and a promotion meanwhile may open a new deficit that the next refill must see at once.
+ *
+ * @example
+ * await refill(ctx, new Map([['host-01', 3]]));
+ */
+export async function refill(
+  ctx: PoolContext,
+  targets: ReadonlyMap<string, number> = new Map(),
+  options: {
+    signal?: AbortSignal;
+    /** Called once the launches are recorded and the lock released, before they are driven to warm. */
+    onLaunched?: () => void;
+  } = {},
+): Promise<RefillResult> {
+  const { spec, store, provider } = ctx;
+  const result: RefillResult = { ran: false, launched: [], warm: [], failed: [], trimmed: [] };
+  const lockMs = 30_000 + spec.hygiene.leaseMs;
+  if (!(await store.tryLock(spec.name, 'refill', ctx.owner, lockMs))) {
+    options.onLaunched?.();
+    return result;
+  }
+  result.ran = true;
+  const launches: Launched[] = [];
+  let trim: InstanceRecord[] = [];
+  try {
+    const [records, capacity] = await Promise.all([store.list(spec.name), provider.hosts()]);
+    const free = new Map(capacity.map((c) => [c.name, Math.max(0, c.capacity - c.used)]));
+    const plan = planRefill(ctx, records, targets, free);
+    trim = plan.trim;
+    const perHost = new Map<string, Semaphore>();
+    const jobs: string[] = [];
+    for (const [host, n] of plan.launch) {
+      perHost.set(host, new Semaphore(spec.refill.maxLaunchesPerHost));
+      for (let i = 0; i < n; i++) jobs.push(host);
+    }
+    const made = await mapLimit(jobs, spec.refill.concurrency, (host) =>
+      perHost.get(host)!.use(() => launch(ctx, host, 'warm')),
+    );
+    for (const [i, r] of made.entries()) {
+      if ('value' in r) launches.push(r.value);
+      else ctx.log.warn({ pool: spec.name, host: jobs[i], err: String(r.error) }, 'refill launch refused');
+    }
+  } finally {
+    await store.unlock(spec.name, 'refill', ctx.owner);
+    options.onLaunched?.();
+  }
+  result.launched = launches.map((l) => l.record.id);
+
+  const trimmed = await mapLimit(trim, spec.refill.concurrency, (rec) =>
+    retire(ctx, rec, 'above warm target', 'deleted'),
+  );
+  result.trimmed = trim.filter((_, i) => 'value' in trimmed[i]!).map((r) => r.id);
+
+  const outcomes = await mapLimit(launches, spec.refill.concurrency, (l) =>
+    drive(ctx, l.record, { signal: options.signal }),
+  );
+  for (const [i, o] of outcomes.entries()) {
+    const id = launches[i]!.record.id;
+    if ('value' in o && (o.value as DriveOutcome) === 'warm') result.warm.push(id);
+    else result.failed.push(id);
+  }
+  if (result.launched.length > 0 || result.trimmed.length > 0) {
+    emit(ctx, 'refilled', {
+      launched: result.launched.length,
+      warm: result.warm.length,
+      failed: result.failed.length,
+      trimmed: result.trimmed.length,
+    });
+  }
+  return result;
+}

@@ -1,0 +1,164 @@
+/**
+ * The local runtime: wires config, providers, store, clock and controller, and drives the controller with
+ * timers (decision ticks, reconcile, the synthetic stream) and an HTTP server. It is the host for
+ * `warmpool run`; on AWS, Lambda hosts the same lib/ code through functions/.
+ */
+import type { AddressInfo } from 'node:net';
+import { type Cancel, type Clock, ScaledClock, SystemClock } from '../clock/index.js';
+import type { LoadedConfig } from '../config/index.js';
+import { Controller } from '../controller/index.js';
+import { type EventSink, FanOutSink, type PoolEvent } from '../events/index.js';
+import type { Logger } from '../log/index.js';
+import type { CloudProvider } from '../providers/index.js';
+import { syntheticSamples } from '../signals/index.js';
+import { MemoryStore, type StateStore } from '../store/index.js';
+import { createHttpServer } from './http.js';
+import { buildProviders } from './providers.js';
+
+export interface RuntimeOptions {
+  loaded: LoadedConfig;
+  log: Logger;
+  /** Overrides controller.http.port (0 picks a free port). */
+  port?: number;
+  host?: string;
+  /** Turn the synthetic metric stream off even when the config enables it. */
+  synthetic?: boolean;
+  /** Inject a clock (tests); by default the wall clock, sped up when every sim provider asks for it. */
+  clock?: Clock;
+  events?: EventSink;
+}
+
+export interface Runtime {
+  controller: Controller;
+  clock: Clock;
+  providers: ReadonlyMap<string, CloudProvider>;
+  store: StateStore;
+  /** Where the HTTP server listens. */
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Counts warm hits and cold misses per pool from the promotion events. */
+export class PromotionCounter implements EventSink {
+  readonly byPool = new Map<string, { warmHits: number; coldMisses: number }>();
+
+  emit(event: PoolEvent): void {
+    if (event.type !== 'promoted') return;
+    const c = this.byPool.get(event.pool) ?? { warmHits: 0, coldMisses: 0 };
+    c.warmHits += Number(event.data.warmHits ?? 0);
+    c.coldMisses += Number(event.data.coldMisses ?? 0);
+    this.byPool.set(event.pool, c);
+  }
+}
+
+function chooseClock(loaded: LoadedConfig): Clock {
+  const speeds = Object.values(loaded.config.providers).map((p) => (p.kind === 'sim' ? p.speed : 1));
+  const speed = speeds.length > 0 && speeds.every((s) => s === speeds[0]) ? speeds[0]! : 1;
+  return speed === 1 ? new SystemClock() : new ScaledClock(speed);
+}
+
+/** Describes what runs, for the first log line: an operator must see at once whether this is real. */
+export function describeSetup(loaded: LoadedConfig, synthetic: boolean): string {
+  const providers = Object.entries(loaded.config.providers).map(([name, p]) =>
+    p.kind === 'sim' ? `${name}: simulated cloud` : `${name}: ${p.kind}`,
+  );
+  const parts = [
+    loaded.source === 'embedded default' ? 'embedded default' : `config ${loaded.source}`,
+    providers.join(', '),
+    loaded.config.store.kind === 'memory'
+      ? 'in-memory store (state is lost on exit)'
+      : `${loaded.config.store.kind} store`,
+    synthetic ? 'synthetic metric stream' : 'metrics from POST /metrics',
+  ];
+  return parts.join('; ');
+}
+
+/**
+ * Starts the runtime and resolves once the HTTP server listens.
+ *
+ * @example
+ * const rt = await startRuntime({ loaded: await loadConfig({}), log: createLogger(), port: 0 });
+ * await rt.stop();
+ */
+export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const { loaded, log } = options;
+  const { config } = loaded;
+  const clock = options.clock ?? chooseClock(loaded);
+  const providers = buildProviders(config, clock);
+  const store = new MemoryStore(clock);
+  const counter = new PromotionCounter();
+  const events = new FanOutSink([
+    counter,
+    { emit: (e) => log.info({ event: e.type, pool: e.pool, ...e.data }, `pool event: ${e.type}`) },
+    ...(options.events ? [options.events] : []),
+  ]);
+  const controller = new Controller({
+    pools: loaded.pools,
+    providers,
+    store,
+    clock,
+    events,
+    log,
+    owner: config.controller.id,
+    promotions: counter.byPool,
+  });
+
+  const timers: Cancel[] = [];
+  let ticking = false;
+  const tick = () => {
+    if (ticking) return;
+    ticking = true;
+    controller
+      .tick()
+      .catch((err: unknown) => log.error({ err: String(err) }, 'tick failed'))
+      .finally(() => {
+        ticking = false;
+      });
+  };
+  const synthetic = options.synthetic ?? config.synthetic.enabled;
+  if (synthetic) {
+    const origin = clock.now();
+    const period = config.synthetic.periodSeconds * 1000;
+    timers.push(
+      clock.every(1000, () => {
+        for (const s of syntheticSamples(loaded.pools, clock.now(), period, origin)) controller.observe(s);
+      }),
+    );
+  }
+  timers.push(clock.every(config.controller.tickSeconds * 1000, tick));
+  timers.push(
+    clock.every(30_000, () => {
+      controller.reconcileAll().catch((err: unknown) => log.error({ err: String(err) }, 'reconcile failed'));
+    }),
+  );
+
+  const server = createHttpServer(controller);
+  const host = options.host ?? config.controller.http.host;
+  const port = options.port ?? config.controller.http.port;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+
+  // Fill the pools from the start rather than at the first tick.
+  await controller.reconcileAll();
+  tick();
+
+  let stopped: Promise<void> | undefined;
+  const stop = () => {
+    stopped ??= (async () => {
+      for (const cancel of timers) cancel();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await controller.stop();
+      await store.close();
+    })();
+    return stopped;
+  };
+  return { controller, clock, providers, store, url, stop };
+}

@@ -1,0 +1,144 @@
+/**
+ * The `warmpool` command.
+ *   warmpool run [--config F] [--port N] [--host H] [--no-synthetic] [--log-level L]
+ *   warmpool validate <config>
+ */
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config/index.js';
+import { createLogger } from '../log/index.js';
+import { describeSetup, startRuntime } from './app.js';
+
+const USAGE = `usage: warmpool <command> [options]
+
+commands:
+  run [--config FILE] [--port N] [--host ADDR] [--no-synthetic] [--log-level LEVEL]
+      start the controller. With no --config (and no WARMPOOL_CONFIG) it runs on the embedded
+      default: a simulated cloud, an in-memory store and a synthetic metric stream.
+      GET /status on http://127.0.0.1:8080 shows the pools.
+  validate FILE
+      check a config file; prints one line per problem and exits 1 if any.
+  help
+      this text.
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'run':
+      return run(rest);
+    case 'validate':
+      return validate(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return command === undefined ? 1 : 0;
+    default:
+      process.stderr.write(`warmpool: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+function parse(args: string[], options: ParseArgsConfig['options']) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    process.stderr.write(`warmpool: ${(err as Error).message}\n\n${USAGE}`);
+    return undefined;
+  }
+}
+
+async function validate(args: string[]): Promise<number> {
+  const parsed = parse(args, {});
+  if (!parsed) return 2;
+  const [file] = parsed.positionals;
+  if (!file) {
+    process.stderr.write(`warmpool validate: name a config file\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    const loaded = await loadConfig({ path: file, env: process.env });
+    process.stdout.write(
+      `${file}: ok (${loaded.pools.length} pool${loaded.pools.length === 1 ? '' : 's'}: ${loaded.pools.map((p) => p.name).join(', ')})\n`,
+    );
+    return 0;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+async function run(args: string[]): Promise<number> {
+  const parsed = parse(args, {
+    config: { type: 'string', short: 'c' },
+    port: { type: 'string', short: 'p' },
+    host: { type: 'string' },
+    'no-synthetic': { type: 'boolean' },
+    'log-level': { type: 'string' },
+  });
+  if (!parsed) return 2;
+  const v = parsed.values as {
+    config?: string;
+    port?: string;
+    host?: string;
+    'no-synthetic'?: boolean;
+    'log-level'?: string;
+  };
+  let port: number | undefined;
+  if (v.port !== undefined) {
+    port = Number(v.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      process.stderr.write(`warmpool run: --port must be an integer from 0 to 65535 (got "${v.port}")\n`);
+      return 2;
+    }
+  }
+  let loaded: Awaited<ReturnType<typeof loadConfig>>;
+  try {
+    loaded = await loadConfig({ path: v.config ?? process.env.WARMPOOL_CONFIG, env: process.env });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  const log = createLogger({ level: v['log-level'] ?? loaded.config.controller.logLevel });
+  const synthetic = v['no-synthetic'] ? false : loaded.config.synthetic.enabled;
+  log.info(
+    { source: loaded.source, pools: loaded.pools.map((p) => p.name) },
+    `warmpool starting: ${describeSetup(loaded, synthetic)}`,
+  );
+  const runtime = await startRuntime({
+    loaded,
+    log,
+    synthetic,
+    ...(port === undefined ? {} : { port }),
+    ...(v.host ? { host: v.host } : {}),
+  });
+  log.info({ url: runtime.url }, `serving GET ${runtime.url}/status`);
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'stopping');
+      runtime
+        .stop()
+        .then(() => {
+          log.info('stopped');
+          resolve(0);
+        })
+        .catch((err: unknown) => {
+          log.error({ err: String(err) }, 'unclean stop');
+          resolve(1);
+        });
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+}

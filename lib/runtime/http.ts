@@ -1,0 +1,107 @@
+/**
+ * The runtime's HTTP server: GET /status (pool and host counts as JSON), GET /healthz, and POST /metrics
+ * for feeding samples by hand or from a scraper where there is no Kafka. Bodies are size-limited; bad
+ * input gets a 4xx naming the field and changes nothing.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Controller } from '../controller/index.js';
+import { isWarmpoolError } from '../domain/index.js';
+import { decodeMetric, type MetricSample } from '../signals/index.js';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly problems: string[] = [],
+  ) {
+    super(message);
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const json = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+  res.end(json);
+}
+
+export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) throw new HttpError(413, `body larger than ${limit} bytes`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new HttpError(413, `body larger than ${limit} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new HttpError(400, `body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** Validates every sample before applying any: one bad sample refuses the whole request. */
+function acceptMetrics(controller: Controller, raw: unknown): number {
+  const items = Array.isArray(raw) ? raw : [raw];
+  const samples: MetricSample[] = [];
+  const problems: string[] = [];
+  let unknownPools = 0;
+  const known = new Set(controller.pools.map((p) => p.name));
+  items.forEach((item, i) => {
+    const prefix = Array.isArray(raw) ? `[${i}].` : '';
+    const decoded = decodeMetric(item);
+    if (!decoded.ok) problems.push(...decoded.problems.map((p) => prefix + p));
+    else if (!known.has(decoded.value.pool)) {
+      unknownPools++;
+      problems.push(`${prefix}pool: unknown pool "${decoded.value.pool}" (known: ${[...known].join(', ')})`);
+    } else samples.push(decoded.value);
+  });
+  if (problems.length > 0) {
+    // Only unknown pools: the request was well formed but names nothing here.
+    throw new HttpError(unknownPools === problems.length ? 404 : 400, 'invalid metric', problems);
+  }
+  for (const s of samples) controller.observe(s);
+  return samples.length;
+}
+
+export function createHttpServer(controller: Controller): Server {
+  return createServer((req, res) => {
+    void route(controller, req, res).catch((err: unknown) => {
+      if (err instanceof HttpError) send(res, err.status, { error: err.message, problems: err.problems });
+      else if (isWarmpoolError(err, 'unknown_pool')) send(res, 404, { error: err.message });
+      else send(res, 500, { error: 'internal error' });
+    });
+  });
+}
+
+async function route(controller: Controller, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const key = `${req.method} ${url.pathname}`;
+  switch (key) {
+    case 'GET /status': {
+      const pools = await controller.status();
+      send(res, 200, { pools });
+      return;
+    }
+    case 'GET /healthz':
+      send(res, 200, { ok: true });
+      return;
+    case 'POST /metrics': {
+      const accepted = acceptMetrics(controller, parseJson(await readBody(req)));
+      send(res, 202, { accepted });
+      return;
+    }
+    default:
+      if (['/status', '/healthz', '/metrics'].includes(url.pathname)) {
+        throw new HttpError(405, `method ${req.method} not allowed on ${url.pathname}`);
+      }
+      throw new HttpError(404, `no route ${url.pathname}`);
+  }
+}

@@ -1,0 +1,4 @@
+export { describeSetup, PromotionCounter, type Runtime, type RuntimeOptions, startRuntime } from './app.js';
+export { main } from './cli.js';
+export { createHttpServer, HttpError, MAX_BODY_BYTES } from './http.js';
+export { buildProviders } from './providers.js';

@@ -1,0 +1,2 @@
+export { mapLimit, Semaphore } from './concurrency.js';
+export { formatIssues, formatPath } from './zod.js';
