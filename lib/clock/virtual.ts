@@ -100,7 +100,7 @@ export class VirtualClock implements Clock {
         if (!this.peek()) throw new Error('VirtualClock.run: the task is pending but no timer is due');
         continue;
       }
-      if (next.at >= deadline) throw new Error(`VirtualClock.run: still pending after ${limitMs} ms`);
+      if (next.at > deadline) throw new Error(`VirtualClock.run: still pending after ${limitMs} ms`);
       this.fireNext();
     }
   }

@@ -16,7 +16,9 @@ export function embeddedConfig(): WarmpoolConfigInput {
     // In-process: state is lost on restart, which is fine for a demo on a simulated cloud.
     store: { kind: 'memory' },
     providers: {
-      sim: { kind: 'sim', hosts: 10, capacityPerHost: 40, speed: 1, seed: 1 },
+      // Ten times real time: a cold launch that takes minutes on a busy cloud takes seconds here, so the whole
+      // cycle (fill, burst, promote, refill) shows within a minute. Set speed: 1 to watch it in real time.
+      sim: { kind: 'sim', hosts: 10, capacityPerHost: 40, speed: 10, seed: 1 },
     },
     synthetic: { enabled: true, periodSeconds: 300 },
     pools: [

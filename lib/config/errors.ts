@@ -1,4 +1,5 @@
 import { WarmpoolError } from '../domain/index.js';
+import { formatPath as formatPathIn } from '../util/index.js';
 
 /**
  * A config that cannot be used: unreadable, not YAML/JSON, or invalid. `problems` holds one line per problem,
@@ -31,18 +32,9 @@ export function isConfigError(err: unknown): err is ConfigError {
 }
 
 /**
- * Writes a zod-style path the way the config reads: arrays as `[i]`, keys as `.key`, odd keys quoted.
+ * Writes a path the way the config reads: arrays as `[i]`, keys as `.key`, odd keys quoted.
  * @example formatPath(['pools', 0, 'warm', 'hosts', 2, 'max']) // 'pools[0].warm.hosts[2].max'
  */
 export function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const segment of path) {
-    if (typeof segment === 'number') out += `[${segment}]`;
-    else {
-      const key = String(segment);
-      if (/^[A-Za-z0-9_-]+$/.test(key)) out += out === '' ? key : `.${key}`;
-      else out += `[${JSON.stringify(key)}]`;
-    }
-  }
-  return out === '' ? 'config' : out;
+  return formatPathIn(path, 'config');
 }

@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import YAML from 'yaml';
 import type { z } from 'zod';
 import type { PoolSpec } from '../domain/index.js';
+import { describeIssues, describeValue } from '../util/index.js';
 import { compilePools } from './compile.js';
 import { embeddedConfig } from './defaults.js';
 import { ConfigError, formatPath } from './errors.js';
@@ -83,7 +84,11 @@ export function parseConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv
   const { doc, overrides } = applyEnvOverrides(raw, env);
   const result = ConfigSchema.safeParse(doc, { reportInput: true });
   if (!result.success) {
-    const problems = describeIssues(result.error.issues, [], doc).map((problem) => {
+    const problems = describeIssues(result.error.issues, {
+      root: doc,
+      sensitive: isSensitive,
+      unknownKey,
+    }).map((problem) => {
       // A line caused by an override names it: the file alone would not explain the value.
       // The last override on a path is the one whose value stands.
       const override = overrides.findLast((o) => isPrefix(o.path, problem.path));
@@ -245,120 +250,11 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 // ---------------------------------------------------------------------------------------------------------
 // issues → one plain-English line each
 
-interface Problem {
-  path: PropertyKey[];
-  message: string;
-}
-
 /** Values under these keys may be credentials (a Redis URL with a password): never echoed. */
 const SENSITIVE_KEY = /(url|password|secret|token|credentials?|key)$/i;
 
 function isSensitive(path: readonly PropertyKey[]): boolean {
   return path.some((key) => SENSITIVE_KEY.test(String(key)));
-}
-
-const TYPE_NAMES: Readonly<Record<string, string>> = {
-  string: 'a string',
-  number: 'a number',
-  int: 'a whole number',
-  boolean: 'true or false',
-  object: 'a map',
-  record: 'a map',
-  array: 'a list',
-  null: 'null',
-};
-
-function describeIssues(
-  issues: readonly z.core.$ZodIssue[],
-  prefix: readonly PropertyKey[],
-  root: unknown,
-): Problem[] {
-  return issues.flatMap((issue) => describeIssue(issue, prefix, root));
-}
-
-function describeIssue(issue: z.core.$ZodIssue, prefix: readonly PropertyKey[], root: unknown): Problem[] {
-  const path = [...prefix, ...issue.path];
-  const got = (value: unknown) => (isSensitive(path) ? '' : ` (got ${describeValue(value)})`);
-  const one = (message: string): Problem[] => [{ path, message }];
-  switch (issue.code) {
-    case 'invalid_type':
-      if (issue.input === undefined) return one('required');
-      return one(`must be ${TYPE_NAMES[issue.expected] ?? issue.expected}${got(issue.input)}`);
-    case 'too_small':
-      if (issue.origin === 'string')
-        return one(
-          issue.minimum === 1 ? 'must not be empty' : `must be at least ${issue.minimum} characters`,
-        );
-      if (issue.origin === 'array')
-        return one(
-          `must have at least ${issue.minimum} ${issue.minimum === 1 ? 'entry' : 'entries'}${got(Array.isArray(issue.input) ? issue.input.length : issue.input)}`,
-        );
-      return one(`must be ${issue.inclusive ? '>=' : '>'} ${issue.minimum}${got(issue.input)}`);
-    case 'too_big':
-      if (issue.origin === 'string') return one(`must be at most ${issue.maximum} characters`);
-      if (issue.origin === 'array') return one(`must have at most ${issue.maximum} entries`);
-      return one(`must be ${issue.inclusive ? '<=' : '<'} ${issue.maximum}${got(issue.input)}`);
-    case 'invalid_value': {
-      const values = issue.values.map((value) => String(value));
-      return one(
-        `must be ${values.length === 1 ? values[0] : `one of: ${values.join(', ')}`}${got(issue.input)}`,
-      );
-    }
-    case 'invalid_format':
-      // Every regex in schema.ts carries its own plain-English rule.
-      return one(
-        `${issue.format === 'regex' ? issue.message : `must be a valid ${issue.format}`}${got(issue.input)}`,
-      );
-    case 'unrecognized_keys':
-      return issue.keys.map((key) => ({ path: [...path, key], message: unknownKey(key, path, root) }));
-    case 'invalid_union':
-      return describeUnion(issue, path, root, got);
-    case 'invalid_key':
-      return describeIssues(issue.issues, path, root).map((problem) => ({
-        path: problem.path,
-        message: `name ${problem.message}`,
-      }));
-    default:
-      return one(issue.message);
-  }
-}
-
-function describeUnion(
-  issue: z.core.$ZodIssueInvalidUnion,
-  path: PropertyKey[],
-  root: unknown,
-  got: (value: unknown) => string,
-): Problem[] {
-  if (issue.discriminator !== undefined) {
-    // zod puts the discriminator on the path and the whole object in `input`.
-    const value = isRecord(issue.input) ? issue.input[issue.discriminator] : undefined;
-    const options = 'options' in issue && issue.options ? issue.options.map(String).join(', ') : '';
-    if (value === undefined) return [{ path, message: `required (one of: ${options})` }];
-    return [{ path, message: `must be one of: ${options}${got(value)}` }];
-  }
-  // A branch whose only complaint is the value's type at the top did not apply; the other one explains.
-  const wrongType = (branch: readonly z.core.$ZodIssue[]) =>
-    branch.every((inner) => inner.code === 'invalid_type' && inner.path.length === 0);
-  const applicable = issue.errors.find((branch) => !wrongType(branch));
-  if (applicable) return describeIssues(applicable, path, root);
-  const expected = issue.errors.flatMap((branch) =>
-    branch.flatMap((inner) =>
-      inner.code === 'invalid_type' ? [TYPE_NAMES[inner.expected] ?? inner.expected] : [],
-    ),
-  );
-  return [{ path, message: `must be ${[...new Set(expected)].join(' or ')}${got(issue.input)}` }];
-}
-
-function describeValue(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a map';
-  if (typeof value === 'string') {
-    const shown = value.length > 40 ? `${value.slice(0, 40)}…` : value;
-    return JSON.stringify(shown);
-  }
-  return String(value);
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
  * and refills run in the background and are tracked, so a tick never waits on a boot.
  */
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { Clock } from '../clock/index.js';
 import { type PoolSpec, UnknownPoolError } from '../domain/index.js';
 import type { EventSink } from '../events/index.js';
@@ -64,6 +65,8 @@ export class Controller {
 
   constructor(private readonly options: ControllerOptions) {
     this.owner = options.owner ?? `controller-${randomUUID().slice(0, 8)}`;
+    // Every wait of every background operation listens on this one signal.
+    setMaxListeners(0, this.abort.signal);
     for (const spec of options.pools) {
       const provider = options.providers.get(spec.provider);
       if (!provider) throw new Error(`pool ${spec.name}: no provider named "${spec.provider}"`);
@@ -150,6 +153,12 @@ export class Controller {
       return;
     }
 
+    const rise = forecast ? Math.max(0, holtForecast(forecast, spec.forecast.horizonMs) - desired) : 0;
+    const targets = warmTargets(spec, rise);
+    this.lastTargets.set(
+      spec.name,
+      [...targets.values()].reduce((a, b) => a + b, 0),
+    );
     const counts = countPool(spec, await store.list(spec.name));
     if (desired > counts.serving) {
       this.track(
@@ -158,14 +167,8 @@ export class Controller {
       );
     } else if (desired < counts.serving && counts.active > 0) {
       const n = Math.min(counts.active, counts.serving - desired);
-      this.track(spec.name, demote(ctx, n, { signal: this.abort.signal }));
+      this.track(spec.name, demote(ctx, n, { targets, signal: this.abort.signal }));
     }
-    const rise = forecast ? Math.max(0, holtForecast(forecast, spec.forecast.horizonMs) - desired) : 0;
-    const targets = warmTargets(spec, rise);
-    this.lastTargets.set(
-      spec.name,
-      [...targets.values()].reduce((a, b) => a + b, 0),
-    );
     this.startRefill(spec.name, targets);
   }
 

@@ -63,7 +63,9 @@ export function warmTargets(
     targets.set(h.name, t);
     total += t;
   }
-  const free = new Map(spec.hosts.map((h) => [h.name, freeSlots.get(h.name) ?? Number.POSITIVE_INFINITY]));
+  // Unknown free capacity counts as plenty, but finite: each extra must lower it, or every extra would go
+  // to the first host in config order until its max instead of spreading over the hosts.
+  const free = new Map(spec.hosts.map((h) => [h.name, freeSlots.get(h.name) ?? Number.MAX_SAFE_INTEGER]));
   let left = Math.max(0, Math.ceil(extra));
   while (left > 0 && total < spec.bounds.maxWarm) {
     let best: string | undefined;

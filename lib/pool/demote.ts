@@ -1,29 +1,44 @@
+import { randomUUID } from 'node:crypto';
 import type { InstanceRecord } from '../domain/index.js';
 import { isWarmpoolError } from '../domain/index.js';
 import { mapLimit } from '../util/index.js';
 import { emit, hostBounds, type PoolContext, stepLease } from './context.js';
 import { countPool } from './counts.js';
 import { retire } from './drive.js';
+import { WARM_POOL_LOCK, warmPoolLockMs } from './refill.js';
+
+/** How often a demote asks again for the warm-pool lock while another controller decides under it (ms). */
+const LOCK_RETRY_MS = 250;
 
 export interface DemoteResult {
   requested: number;
   /** Put back into the warm pool (reuse on scale-in). */
   returned: string[];
-  /** Deleted: the host's pool was full, the template outdated, or reuse is off. */
+  /**
+   * Deleted: the host's pool was full, the template outdated, reuse is off, or the warm-pool lock stayed
+   * held past its lifetime.
+   */
   deleted: string[];
   failed: string[];
 }
 
 /**
  * Scale-in: takes `count` instances out of service. With reuse on, each goes back to the warm pool of its
- * host while that host is under its warm maximum and the instance's template is current; the rest are
- * deleted. Instances are taken first from the hosts whose warm pool is furthest below target, newest first,
+ * host while that host is under its warm target (or maximum) and the instance's template is current; the
+ * rest are deleted. Instances are taken first from the hosts whose warm pool is furthest below target, newest first,
  * so a scale-in refills the pool where a refill would otherwise have to launch.
  */
 export async function demote(
   ctx: PoolContext,
   count: number,
-  options: { signal?: AbortSignal } = {},
+  options: {
+    signal?: AbortSignal;
+    /**
+     * Warm instances each host should hold (the controller's current targets). Instances go back only up
+     * to these, so a following refill has nothing to trim; without them, up to each host's maximum.
+     */
+    targets?: ReadonlyMap<string, number>;
+  } = {},
 ): Promise<DemoteResult> {
   const { spec, store, provider } = ctx;
   const records = await store.list(spec.name);
@@ -51,17 +66,7 @@ export async function demote(
     }
   }
 
-  const toReturn: InstanceRecord[] = [];
-  const toDelete: InstanceRecord[] = [];
-  for (const rec of taken) {
-    const room = (hostBounds(spec, rec.host)?.max ?? 0) - (pending.get(rec.host) ?? 0);
-    if (spec.scaleIn.reuse && rec.generation === spec.template.generation && room > 0) {
-      toReturn.push(rec);
-      pending.set(rec.host, (pending.get(rec.host) ?? 0) + 1);
-    } else {
-      toDelete.push(rec);
-    }
-  }
+  const { toReturn, toDelete } = await chooseReturns(ctx, taken, options.targets, options.signal);
 
   const result: DemoteResult = { requested: count, returned: [], deleted: [], failed: [] };
   const sent = await mapLimit(toReturn, spec.promotion.concurrency, (rec) =>
@@ -111,4 +116,78 @@ export async function demote(
     deleted: result.deleted.length,
   });
   return result;
+}
+
+/**
+ * Splits the instances taken out of service into those that go back to the warm pool and those deleted.
+ * The choice is made under the warm-pool lock on a fresh view of each host, as refill decides its launches:
+ * two demotes, or a demote and a refill, deciding from their own snapshots would each see the room the
+ * other is about to fill and together push a host past its warm maximum. Every `returning` instance not
+ * ours counts as taking room (it may still be on its way back), and ours that are to be deleted leave
+ * `returning` before the lock is released, so the next decision does not count them. Without the lock
+ * (reuse off, or still held by another after its lifetime) every instance is deleted: never past the max.
+ */
+async function chooseReturns(
+  ctx: PoolContext,
+  taken: readonly InstanceRecord[],
+  targets: ReadonlyMap<string, number> | undefined,
+  signal?: AbortSignal,
+): Promise<{ toReturn: InstanceRecord[]; toDelete: InstanceRecord[] }> {
+  const { spec, store } = ctx;
+  const toReturn: InstanceRecord[] = [];
+  const toDelete: InstanceRecord[] = [];
+  if (taken.length === 0) return { toReturn, toDelete };
+  // An owner of its own: this controller's refill may hold the lock under the controller's name.
+  const lockOwner = `${ctx.owner}/demote/${randomUUID()}`;
+  const locked = spec.scaleIn.reuse && (await lockWarmPool(ctx, lockOwner, signal));
+  try {
+    if (!locked) {
+      toDelete.push(...taken);
+      return { toReturn, toDelete };
+    }
+    const mine = new Set(taken.map((r) => r.id));
+    const others = (await store.list(spec.name)).filter((r) => !mine.has(r.id));
+    const pending = new Map(
+      countPool(spec, others).hosts.map((h) => [h.name, h.warm + h.booting + h.returning]),
+    );
+    for (const rec of taken) {
+      const max = hostBounds(spec, rec.host)?.max ?? 0;
+      const room = Math.min(max, targets?.get(rec.host) ?? max) - (pending.get(rec.host) ?? 0);
+      if (rec.generation === spec.template.generation && room > 0) {
+        toReturn.push(rec);
+        pending.set(rec.host, (pending.get(rec.host) ?? 0) + 1);
+      } else {
+        toDelete.push(rec);
+      }
+    }
+    for (const [i, rec] of toDelete.entries()) {
+      try {
+        const { record } = await store.transition(spec.name, rec.id, {
+          from: 'returning',
+          to: 'deleting',
+          owner: ctx.owner,
+          leaseMs: stepLease(ctx, 60_000),
+        });
+        toDelete[i] = record;
+      } catch (err) {
+        // Still ours to delete; retire moves it on.
+        if (!isWarmpoolError(err)) throw err;
+      }
+    }
+    return { toReturn, toDelete };
+  } finally {
+    if (locked) await store.unlock(spec.name, WARM_POOL_LOCK, lockOwner);
+  }
+}
+
+/** Takes the warm-pool lock, waiting while another holds it, for at most the lock's own lifetime. */
+async function lockWarmPool(ctx: PoolContext, owner: string, signal?: AbortSignal): Promise<boolean> {
+  const { spec, store, clock } = ctx;
+  const ttl = warmPoolLockMs(spec);
+  const deadline = clock.now() + ttl;
+  for (;;) {
+    if (await store.tryLock(spec.name, WARM_POOL_LOCK, owner, ttl)) return true;
+    if (clock.now() >= deadline) return false;
+    await clock.sleep(LOCK_RETRY_MS, signal);
+  }
 }

@@ -1,9 +1,21 @@
-import type { InstanceRecord } from '../domain/index.js';
+import type { InstanceRecord, PoolSpec } from '../domain/index.js';
 import { mapLimit, Semaphore } from '../util/index.js';
 import { emit, hostBounds, type PoolContext } from './context.js';
 import { countPool } from './counts.js';
 import { type DriveOutcome, drive, retire } from './drive.js';
 import { type Launched, launch } from './launch.js';
+
+/**
+ * The pool-wide lock under which the warm population is decided: refill's launches and demote's choice of
+ * what goes back to the pool. Each holder records its instances (booting, or out of `returning`) before
+ * releasing it, so the next decision sees them.
+ */
+export const WARM_POOL_LOCK = 'refill';
+
+/** How long the warm-pool lock lasts if its holder dies before releasing it (ms). */
+export function warmPoolLockMs(spec: PoolSpec): number {
+  return 30_000 + spec.hygiene.leaseMs;
+}
 
 export interface RefillPlan {
   /** Launches per host. */
@@ -78,8 +90,7 @@ export async function refill(
 ): Promise<RefillResult> {
   const { spec, store, provider } = ctx;
   const result: RefillResult = { ran: false, launched: [], warm: [], failed: [], trimmed: [] };
-  const lockMs = 30_000 + spec.hygiene.leaseMs;
-  if (!(await store.tryLock(spec.name, 'refill', ctx.owner, lockMs))) {
+  if (!(await store.tryLock(spec.name, WARM_POOL_LOCK, ctx.owner, warmPoolLockMs(spec)))) {
     options.onLaunched?.();
     return result;
   }
@@ -105,7 +116,7 @@ export async function refill(
       else ctx.log.warn({ pool: spec.name, host: jobs[i], err: String(r.error) }, 'refill launch refused');
     }
   } finally {
-    await store.unlock(spec.name, 'refill', ctx.owner);
+    await store.unlock(spec.name, WARM_POOL_LOCK, ctx.owner);
     options.onLaunched?.();
   }
   result.launched = launches.map((l) => l.record.id);

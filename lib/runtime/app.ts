@@ -4,7 +4,7 @@
  * `warmpool run`; on AWS, Lambda hosts the same lib/ code through functions/.
  */
 import type { AddressInfo } from 'node:net';
-import { type Cancel, type Clock, ScaledClock, SystemClock } from '../clock/index.js';
+import type { Cancel, Clock } from '../clock/index.js';
 import type { LoadedConfig } from '../config/index.js';
 import { Controller } from '../controller/index.js';
 import { type EventSink, FanOutSink, type PoolEvent } from '../events/index.js';
@@ -13,7 +13,7 @@ import type { CloudProvider } from '../providers/index.js';
 import { syntheticSamples } from '../signals/index.js';
 import { MemoryStore, type StateStore } from '../store/index.js';
 import { createHttpServer } from './http.js';
-import { buildProviders } from './providers.js';
+import { buildProviders, clockFor } from './providers.js';
 
 export interface RuntimeOptions {
   loaded: LoadedConfig;
@@ -51,16 +51,12 @@ export class PromotionCounter implements EventSink {
   }
 }
 
-function chooseClock(loaded: LoadedConfig): Clock {
-  const speeds = Object.values(loaded.config.providers).map((p) => (p.kind === 'sim' ? p.speed : 1));
-  const speed = speeds.length > 0 && speeds.every((s) => s === speeds[0]) ? speeds[0]! : 1;
-  return speed === 1 ? new SystemClock() : new ScaledClock(speed);
-}
-
 /** Describes what runs, for the first log line: an operator must see at once whether this is real. */
 export function describeSetup(loaded: LoadedConfig, synthetic: boolean): string {
   const providers = Object.entries(loaded.config.providers).map(([name, p]) =>
-    p.kind === 'sim' ? `${name}: simulated cloud` : `${name}: ${p.kind}`,
+    p.kind === 'sim'
+      ? `${name}: simulated cloud${p.speed === 1 ? '' : ` at ${p.speed}x real time`}`
+      : `${name}: ${p.kind}`,
   );
   const parts = [
     loaded.source === 'embedded default' ? 'embedded default' : `config ${loaded.source}`,
@@ -83,7 +79,7 @@ export function describeSetup(loaded: LoadedConfig, synthetic: boolean): string 
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { loaded, log } = options;
   const { config } = loaded;
-  const clock = options.clock ?? chooseClock(loaded);
+  const clock = options.clock ?? clockFor(config);
   const providers = buildProviders(config, clock);
   const store = new MemoryStore(clock);
   const counter = new PromotionCounter();
@@ -145,11 +141,17 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const address = server.address() as AddressInfo;
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
 
-  // Fill the pools from the start rather than at the first tick.
-  await controller.reconcileAll();
-  tick();
-
   let stopped: Promise<void> | undefined;
+  // Fill the pools from the start rather than at the first tick: reconcile with the cloud, then decide. In the
+  // background, so that this resolves once the server listens: listing a cloud takes its time (and on an
+  // injected virtual clock, time that nobody advances until this has resolved).
+  void controller
+    .reconcileAll()
+    .catch((err: unknown) => log.error({ err: String(err) }, 'reconcile failed'))
+    .then(() => {
+      if (!stopped) tick();
+    });
+
   const stop = () => {
     stopped ??= (async () => {
       for (const cancel of timers) cancel();

@@ -1,4 +1,5 @@
 export { describeSetup, PromotionCounter, type Runtime, type RuntimeOptions, startRuntime } from './app.js';
 export { main } from './cli.js';
 export { createHttpServer, HttpError, MAX_BODY_BYTES } from './http.js';
-export { buildProviders } from './providers.js';
+export { lambdaController, resetLambdaController } from './lambda.js';
+export { buildProviders, clockFor } from './providers.js';

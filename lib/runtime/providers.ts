@@ -1,4 +1,4 @@
-import type { Clock } from '../clock/index.js';
+import { type Clock, ScaledClock, SystemClock } from '../clock/index.js';
 import { simHosts, type WarmpoolConfig } from '../config/index.js';
 import type { CloudProvider } from '../providers/index.js';
 import { SimCloud } from '../providers/sim/index.js';
@@ -20,4 +20,14 @@ export function buildProviders(
     }
   }
   return providers;
+}
+
+/**
+ * The wall clock, or a faster one when every provider is a sim that asks for a speed-up (a demo, or a test
+ * that runs the real runtime): real clouds run in real time.
+ */
+export function clockFor(config: Pick<WarmpoolConfig, 'providers'>): Clock {
+  const speeds = Object.values(config.providers).map((p) => (p.kind === 'sim' ? p.speed : 1));
+  const speed = speeds.length > 0 && speeds.every((s) => s === speeds[0]) ? speeds[0]! : 1;
+  return speed === 1 ? new SystemClock() : new ScaledClock(speed);
 }

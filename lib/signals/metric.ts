@@ -8,13 +8,10 @@ import { formatIssues } from '../util/index.js';
 
 export const metricSampleSchema = z
   .object({
-    pool: z.string().min(1, 'must not be empty').max(63),
-    metric: z.string().min(1, 'must not be empty').max(128),
-    value: z.number().finite('must be a finite number'),
-    ts: z.union([
-      z.number().int().nonnegative(),
-      z.iso.datetime({ offset: true, message: 'must be ms since the epoch or an RFC 3339 time' }),
-    ]),
+    pool: z.string().min(1).max(63),
+    metric: z.string().min(1).max(128),
+    value: z.number(),
+    ts: z.union([z.number().int().nonnegative(), z.iso.datetime({ offset: true })]),
   })
   .strict();
 
@@ -34,7 +31,7 @@ export type Decoded<T> = { ok: true; value: T } | { ok: false; problems: string[
  * if (!r.ok) console.error(r.problems.join('\n'));
  */
 export function decodeMetric(raw: unknown): Decoded<MetricSample> {
-  const parsed = metricSampleSchema.safeParse(raw);
+  const parsed = metricSampleSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) return { ok: false, problems: formatIssues(parsed.error.issues) };
   const { pool, metric, value, ts } = parsed.data;
   return { ok: true, value: { pool, metric, value, ts: typeof ts === 'number' ? ts : Date.parse(ts) } };

@@ -19,7 +19,8 @@ export function pickForPromotion(warm: readonly InstanceRecord[], count: number)
   for (const rank of [...tiers.keys()].sort((a, b) => a - b)) {
     const hosts = tiers.get(rank)!;
     // Oldest first within a host: the instance closest to its maximum age goes into service first.
-    for (const list of hosts.values()) list.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+    for (const list of hosts.values())
+      list.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
     while (picked.length < count) {
       let best: string | undefined;
       let bestLen = 0;

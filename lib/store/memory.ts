@@ -39,6 +39,13 @@ interface PoolData {
 
 const copy = <T>(v: T): T => structuredClone(v);
 
+/** Instance counts are whole and never negative; anything else is a caller's bug, refused before it acts. */
+function assertCount(name: string, n: number): void {
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new WarmpoolError('invalid_argument', `${name} must be a whole number >= 0 (got ${n})`);
+  }
+}
+
 /**
  * The in-memory StateStore: the embedded default, and the reference the Redis adapter is checked against.
  * Each method runs to completion without awaiting, so it is atomic within the process.
@@ -127,7 +134,8 @@ export class MemoryStore implements StateStore {
   ): Promise<InstanceRecord> {
     const rec = this.pools.get(pool)?.instances.get(id);
     if (!rec) throw new UnknownInstanceError(pool, id);
-    if (req.state !== undefined && rec.state !== req.state) throw new StaleStateError(id, [req.state], rec.state);
+    if (req.state !== undefined && rec.state !== req.state)
+      throw new StaleStateError(id, [req.state], rec.state);
     const now = this.clock.now();
     if (rec.lease && rec.lease.expiresAt > now && rec.lease.owner !== req.owner) {
       throw new LeaseHeldError(id, rec.lease.owner);
@@ -141,6 +149,8 @@ export class MemoryStore implements StateStore {
   }
 
   async claimWarm(pool: string, req: ClaimRequest): Promise<Claim> {
+    assertCount('count', req.count);
+    assertCount('maxServing', req.maxServing);
     const p = this.pool(pool);
     const now = this.clock.now();
     for (const [key, claim] of p.claims) if (claim.expiresAt <= now) p.claims.delete(key);
@@ -159,7 +169,8 @@ export class MemoryStore implements StateStore {
     let serving = 0;
     const warm: InstanceRecord[] = [];
     for (const rec of p.instances.values()) {
-      if (SERVING_STATES.includes(rec.state) || (rec.state === 'booting' && rec.purpose === 'active')) serving++;
+      if (SERVING_STATES.includes(rec.state) || (rec.state === 'booting' && rec.purpose === 'active'))
+        serving++;
       else if (rec.state === 'warm') warm.push(rec);
     }
     for (const claim of p.claims.values()) serving += claim.remaining;

@@ -1,2 +1,9 @@
 export { mapLimit, Semaphore } from './concurrency.js';
-export { formatIssues, formatPath } from './zod.js';
+export {
+  type DescribeOptions,
+  describeIssues,
+  describeValue,
+  formatIssues,
+  formatPath,
+  type Problem,
+} from './zod.js';
