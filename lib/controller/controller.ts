@@ -30,6 +30,10 @@ export interface PoolPolicyState {
   desired: number;
   history: DesiredHistory;
   forecast?: HoltState;
+  /** What the forecast added to the warm pool, held like scale-in over the stabilisation window. */
+  extraHistory?: DesiredHistory;
+  /** Warm instances aimed for over all hosts, for status. */
+  warmTarget?: number;
   /** Last metric value folded in, so a quiet interval keeps the last known load. */
   lastValue?: number;
 }
@@ -61,7 +65,6 @@ export class Controller {
   private readonly inflight = new Map<string, Set<Promise<unknown>>>();
   private readonly refilling = new Set<string>();
   private readonly abort = new AbortController();
-  private readonly lastTargets = new Map<string, number>();
 
   constructor(private readonly options: ControllerOptions) {
     this.owner = options.owner ?? `controller-${randomUUID().slice(0, 8)}`;
@@ -142,10 +145,19 @@ export class Controller {
         : value === undefined
           ? prev?.forecast
           : holtUpdate(prev?.forecast, raw, now, { alpha: spec.forecast.alpha, beta: spec.forecast.beta });
+    // The forecast's extra rises at once and falls only after the stabilisation window, as scale-in does:
+    // a warm target that swings with every noisy tick launches instances only to trim them again.
+    const rise = forecast
+      ? Math.max(0, Math.ceil(holtForecast(forecast, spec.forecast.horizonMs) - desired))
+      : 0;
+    const extra = stabilise(spec, prev?.extraHistory ?? [], now, rise);
+    const targets = warmTargets(spec, extra.desired);
     const next: PoolPolicyState = {
       desired,
       history,
       ...(forecast ? { forecast } : {}),
+      extraHistory: extra.history,
+      warmTarget: [...targets.values()].reduce((a, b) => a + b, 0),
       ...(value === undefined ? {} : { lastValue: value }),
     };
     if (!(await store.putPoolState(spec.name, next, env?.version ?? 0))) {
@@ -153,12 +165,6 @@ export class Controller {
       return;
     }
 
-    const rise = forecast ? Math.max(0, holtForecast(forecast, spec.forecast.horizonMs) - desired) : 0;
-    const targets = warmTargets(spec, rise);
-    this.lastTargets.set(
-      spec.name,
-      [...targets.values()].reduce((a, b) => a + b, 0),
-    );
     const counts = countPool(spec, await store.list(spec.name));
     if (desired > counts.serving) {
       this.track(
@@ -185,7 +191,7 @@ export class Controller {
         return {
           ...counts,
           desired: env?.data.desired ?? spec.bounds.minActive,
-          warmTarget: this.lastTargets.get(spec.name) ?? spec.hosts.reduce((n, h) => n + h.target, 0),
+          warmTarget: env?.data.warmTarget ?? spec.hosts.reduce((n, h) => n + h.target, 0),
           metric: { name: spec.capacity.metric, value: env?.data.lastValue ?? null },
           promotions: { ...(this.options.promotions?.get(spec.name) ?? { warmHits: 0, coldMisses: 0 }) },
         };

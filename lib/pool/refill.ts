@@ -30,6 +30,8 @@ export interface RefillResult {
   launched: string[];
   warm: string[];
   failed: string[];
+  /** Launches left where they stood because the refill was stopped; reconcile finishes them. */
+  interrupted: string[];
   trimmed: string[];
 }
 
@@ -59,12 +61,13 @@ export function planRefill(
         plan.launch.set(h.name, n);
         pendingTotal += n;
       }
-    } else if (h.warm > target) {
-      const excess = Math.min(h.warm, pending - target);
+    } else if (h.warm > target && h.booting === 0 && h.returning === 0) {
+      // Trim only a settled host: while launches are still booting toward a target that has since dropped,
+      // deleting the ready instances would throw away the fastest capacity and keep the slow.
       const warm = records
         .filter((r) => r.host === h.name && r.state === 'warm')
         .sort((a, b) => a.createdAt - b.createdAt);
-      plan.trim.push(...warm.slice(0, excess));
+      plan.trim.push(...warm.slice(0, h.warm - target));
     }
   }
   return plan;
@@ -89,7 +92,14 @@ export async function refill(
   } = {},
 ): Promise<RefillResult> {
   const { spec, store, provider } = ctx;
-  const result: RefillResult = { ran: false, launched: [], warm: [], failed: [], trimmed: [] };
+  const result: RefillResult = {
+    ran: false,
+    launched: [],
+    warm: [],
+    failed: [],
+    interrupted: [],
+    trimmed: [],
+  };
   if (!(await store.tryLock(spec.name, WARM_POOL_LOCK, ctx.owner, warmPoolLockMs(spec)))) {
     options.onLaunched?.();
     return result;
@@ -132,6 +142,7 @@ export async function refill(
   for (const [i, o] of outcomes.entries()) {
     const id = launches[i]!.record.id;
     if ('value' in o && (o.value as DriveOutcome) === 'warm') result.warm.push(id);
+    else if ('error' in o && options.signal?.aborted) result.interrupted.push(id);
     else result.failed.push(id);
   }
   if (result.launched.length > 0 || result.trimmed.length > 0) {
@@ -139,6 +150,7 @@ export async function refill(
       launched: result.launched.length,
       warm: result.warm.length,
       failed: result.failed.length,
+      interrupted: result.interrupted.length,
       trimmed: result.trimmed.length,
     });
   }

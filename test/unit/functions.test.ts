@@ -53,7 +53,9 @@ describe('functions (Lambda handlers)', () => {
 
   it('decide runs one decision round and reconcile one reconcile, over every pool', async () => {
     expect(await decide()).toEqual({ pools: ['web', 'batch'] });
-    const body = JSON.parse((await status()).body) as { pools: { name: string; serving: number; warm: number }[] };
+    const body = JSON.parse((await status()).body) as {
+      pools: { name: string; serving: number; warm: number }[];
+    };
     // With no metric yet, each pool serves its active minimum (web 2, batch 1) and fills its warm pool.
     expect(body.pools.map((p) => [p.name, p.serving, p.warm])).toEqual([
       ['web', 2, 20],

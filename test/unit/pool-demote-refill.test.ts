@@ -179,7 +179,13 @@ describe('refill', () => {
     expect([...r.trimmed].sort()).toEqual([...oldestOnH1].sort());
     expect(await warmByHost(fx)).toEqual({ [H1]: 1, [H2]: 3 });
     expect(fx.events.of('deleted').map((e) => e.data.reason)).toEqual(Array(2).fill('above warm target'));
-    expect(fx.events.of('refilled').at(-1)!.data).toEqual({ launched: 0, warm: 0, failed: 0, trimmed: 2 });
+    expect(fx.events.of('refilled').at(-1)!.data).toEqual({
+      launched: 0,
+      warm: 0,
+      failed: 0,
+      interrupted: 0,
+      trimmed: 2,
+    });
     await fx.clock.advance(10_000);
     expect(await disagreements(fx)).toEqual([]);
   });
@@ -208,7 +214,7 @@ describe('refill', () => {
     const [a, b] = await fx.clock.run(() => Promise.all([refill(fx.ctx), refill(fx.as('ctl-b'))]));
     expect(a.ran).toBe(true);
     expect(a.launched).toHaveLength(6);
-    expect(b).toEqual({ ran: false, launched: [], warm: [], failed: [], trimmed: [] });
+    expect(b).toEqual({ ran: false, launched: [], warm: [], failed: [], interrupted: [], trimmed: [] });
 
     const held = poolFixture({ hosts: 3, warmPerHost: 2 });
     expect(await held.store.tryLock(POOL, 'refill', 'ctl-x', 60_000)).toBe(true);
@@ -268,6 +274,25 @@ describe('planRefill', () => {
     expect(plan.trim.map((r) => r.createdAt)).toEqual([100, 200]);
     expect(list).toEqual(before);
     expect(planRefill(fx.ctx, list, targets, free)).toEqual(plan);
+  });
+
+  it('trims only a settled host: never the ready instances while launches still boot or instances return', () => {
+    const list = [
+      rec(H1, 'warm', 1),
+      rec(H1, 'warm', 2),
+      rec(H1, 'warm', 3),
+      rec(H1, 'booting', 4), // the target dropped while this one boots
+      rec(H2, 'warm', 1),
+      rec(H2, 'warm', 2),
+      rec(H2, 'warm', 3),
+      rec(H2, 'returning', 4),
+      rec(H3, 'warm', 1),
+      rec(H3, 'warm', 2),
+      rec(H3, 'warm', 3),
+    ];
+    const plan = planRefill(fx.ctx, list, new Map(), new Map());
+    expect([...plan.launch]).toEqual([]);
+    expect(plan.trim.map((r) => [r.host, r.createdAt])).toEqual([[H3, 1]]);
   });
 
   it('holds each target within the host min and max, and needs a free slot per launch', () => {

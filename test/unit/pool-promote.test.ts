@@ -40,7 +40,7 @@ describe('refill from empty', () => {
     expect(await disagreements(fx)).toEqual([]);
     expect(fx.events.of('launched').map((e) => e.data.purpose)).toEqual(Array(6).fill('warm'));
     expect(fx.events.of('refilled').map((e) => e.data)).toEqual([
-      { launched: 6, warm: 6, failed: 0, trimmed: 0 },
+      { launched: 6, warm: 6, failed: 0, interrupted: 0, trimmed: 0 },
     ]);
   });
 });

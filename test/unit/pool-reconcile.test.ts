@@ -46,7 +46,8 @@ async function interruptedRefill(fx: PoolFixture, abortAfterMs = 3_000): Promise
   });
   expect(result.launched.length).toBeGreaterThan(0);
   expect(result.warm).toEqual([]);
-  expect([...result.failed].sort()).toEqual([...result.launched].sort());
+  expect(result.failed).toEqual([]);
+  expect([...result.interrupted].sort()).toEqual([...result.launched].sort());
   const recs = await records(fx);
   expect(recs.map((r) => [r.state, r.lease?.owner])).toEqual(
     Array(result.launched.length).fill(['booting', 'ctl-a']),
