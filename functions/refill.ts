@@ -11,7 +11,8 @@ const eventSchema = z.object({ pool: z.string().min(1).optional() }).loose();
 
 export async function handler(event: unknown): Promise<Record<string, { launched: number; warm: number }>> {
   const parsed = eventSchema.safeParse(event ?? {});
-  if (!parsed.success) throw new Error(`invalid refill event: ${formatIssues(parsed.error.issues).join('; ')}`);
+  if (!parsed.success)
+    throw new Error(`invalid refill event: ${formatIssues(parsed.error.issues).join('; ')}`);
   const controller = await lambdaController();
   const names = parsed.data.pool ? [parsed.data.pool] : controller.pools.map((p) => p.name);
   const out: Record<string, { launched: number; warm: number }> = {};

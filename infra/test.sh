@@ -31,6 +31,33 @@ check() {
 check typecheck npx tsc --noEmit
 check lint npx biome check .
 
+# Redis for the Redis store's tests: our own standalone server and three-master cluster on free loopback
+# ports (infra/redis/up), unless REDIS_URL and REDIS_CLUSTER_NODES both name some already. What this run
+# started (not what it reused from an earlier `infra/redis/up`) is stopped on exit, quietly so the totals
+# line stays last. A failed start counts as a failed check; the Redis tests then fail on their own.
+redis_down_args=()
+stop_redis() { bash infra/redis/down "${redis_down_args[@]}" >"$results/redis-down.log" 2>&1; }
+if [ -n "${REDIS_URL:-}" ] && [ -n "${REDIS_CLUSTER_NODES:-}" ]; then
+  echo "== redis: using REDIS_URL=$REDIS_URL REDIS_CLUSTER_NODES=$REDIS_CLUSTER_NODES"
+else
+  echo "== redis: infra/redis/up"
+  unset REDIS_URL REDIS_CLUSTER_NODES
+  if bash infra/redis/up >/dev/null && . .infra/redis/env && [ -n "${REDIS_URL:-}" ] &&
+    [ -n "${REDIS_CLUSTER_NODES:-}" ]; then
+    echo "   REDIS_URL=$REDIS_URL REDIS_CLUSTER_NODES=$REDIS_CLUSTER_NODES"
+    started=$(cat .infra/redis/started 2>/dev/null)
+    case $started in
+      *standalone*cluster* | *cluster*standalone*) trap stop_redis EXIT ;;
+      *standalone*) redis_down_args=(--standalone-only) && trap stop_redis EXIT ;;
+      *cluster*) redis_down_args=(--cluster-only) && trap stop_redis EXIT ;;
+      *) echo "   (reusing the Redis of an earlier infra/redis/up: left running)" ;;
+    esac
+  else
+    echo "!! redis failed to start"
+    failed_checks=$((failed_checks + 1))
+  fi
+fi
+
 echo "== vitest"
 npx vitest run --reporter=default --reporter=json --outputFile.json="$results/vitest.json"
 vitest_rc=$?

@@ -108,10 +108,36 @@ export const ControllerSchema = z
   .prefault({});
 
 export const MemoryStoreSchema = z.strictObject({ kind: z.literal('memory') });
-export const RedisStoreSchema = z.strictObject({
-  kind: z.literal('redis'),
-  url: z.string().regex(/^rediss?:\/\/\S+$/, { error: 'must be a redis:// or rediss:// URL' }),
-});
+export const RedisStoreSchema = z
+  .strictObject({
+    kind: z.literal('redis'),
+    /** A standalone Redis (or a Sentinel-less primary). */
+    url: z
+      .string()
+      .regex(/^rediss?:\/\/\S+$/, { error: 'must be a redis:// or rediss:// URL' })
+      .optional(),
+    /** A Redis Cluster, by seed nodes `host:port`. */
+    cluster: z
+      .array(z.string().regex(/^[^\s:]+:\d{1,5}$/, { error: 'must be host:port' }))
+      .min(1)
+      .optional(),
+    /** Prefix of every key, so several installations can share one Redis. */
+    prefix: z.string().min(1).default('warmpool:'),
+  })
+  .check((ctx) => {
+    const { url, cluster } = ctx.value;
+    if ((url === undefined) === (cluster === undefined)) {
+      ctx.issues.push({
+        code: 'custom',
+        input: ctx.value,
+        path: url === undefined ? ['url'] : ['cluster'],
+        message:
+          url === undefined
+            ? 'give url (standalone) or cluster (seed nodes)'
+            : 'give url or cluster, not both',
+      });
+    }
+  });
 export const StoreSchema = z
   .discriminatedUnion('kind', [MemoryStoreSchema, RedisStoreSchema])
   .prefault({ kind: 'memory' });

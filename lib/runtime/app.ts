@@ -11,9 +11,10 @@ import { type EventSink, FanOutSink, type PoolEvent } from '../events/index.js';
 import type { Logger } from '../log/index.js';
 import type { CloudProvider } from '../providers/index.js';
 import { syntheticSamples } from '../signals/index.js';
-import { MemoryStore, type StateStore } from '../store/index.js';
+import type { StateStore } from '../store/index.js';
 import { createHttpServer } from './http.js';
 import { buildProviders, clockFor } from './providers.js';
+import { buildStore } from './store.js';
 
 export interface RuntimeOptions {
   loaded: LoadedConfig;
@@ -25,6 +26,10 @@ export interface RuntimeOptions {
   synthetic?: boolean;
   /** Inject a clock (tests); by default the wall clock, sped up when every sim provider asks for it. */
   clock?: Clock;
+  /** Inject a store; by default the one buildStore picks from the config and environment. */
+  store?: StateStore;
+  /** Where REDIS_URL / REDIS_CLUSTER_NODES are read from; none when not given (the CLI passes its own). */
+  env?: NodeJS.ProcessEnv;
   events?: EventSink;
 }
 
@@ -52,7 +57,7 @@ export class PromotionCounter implements EventSink {
 }
 
 /** Describes what runs, for the first log line: an operator must see at once whether this is real. */
-export function describeSetup(loaded: LoadedConfig, synthetic: boolean): string {
+export function describeSetup(loaded: LoadedConfig, synthetic: boolean, store: string): string {
   const providers = Object.entries(loaded.config.providers).map(([name, p]) =>
     p.kind === 'sim'
       ? `${name}: simulated cloud${p.speed === 1 ? '' : ` at ${p.speed}x real time`}`
@@ -61,9 +66,7 @@ export function describeSetup(loaded: LoadedConfig, synthetic: boolean): string 
   const parts = [
     loaded.source === 'embedded default' ? 'embedded default' : `config ${loaded.source}`,
     providers.join(', '),
-    loaded.config.store.kind === 'memory'
-      ? 'in-memory store (state is lost on exit)'
-      : `${loaded.config.store.kind} store`,
+    store,
     synthetic ? 'synthetic metric stream' : 'metrics from POST /metrics',
   ];
   return parts.join('; ');
@@ -81,7 +84,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { config } = loaded;
   const clock = options.clock ?? clockFor(config);
   const providers = buildProviders(config, clock);
-  const store = new MemoryStore(clock);
+  const store = options.store ?? buildStore(config, clock, options.env ?? {}).store;
   const counter = new PromotionCounter();
   const events = new FanOutSink([
     counter,

@@ -7,6 +7,8 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/index.js';
 import { createLogger } from '../log/index.js';
 import { describeSetup, startRuntime } from './app.js';
+import { clockFor } from './providers.js';
+import { buildStore } from './store.js';
 
 const USAGE = `usage: warmpool <command> [options]
 
@@ -108,14 +110,20 @@ async function run(args: string[]): Promise<number> {
   }
   const log = createLogger({ level: v['log-level'] ?? loaded.config.controller.logLevel });
   const synthetic = v['no-synthetic'] ? false : loaded.config.synthetic.enabled;
+  const clock = clockFor(loaded.config);
+  const chosen = buildStore(loaded.config, clock, process.env, (err) =>
+    log.warn({ err: err.message }, 'redis connection error; retrying'),
+  );
   log.info(
     { source: loaded.source, pools: loaded.pools.map((p) => p.name) },
-    `warmpool starting: ${describeSetup(loaded, synthetic)}`,
+    `warmpool starting: ${describeSetup(loaded, synthetic, chosen.describe)}`,
   );
   const runtime = await startRuntime({
     loaded,
     log,
     synthetic,
+    clock,
+    store: chosen.store,
     ...(port === undefined ? {} : { port }),
     ...(v.host ? { host: v.host } : {}),
   });

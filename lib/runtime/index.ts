@@ -3,3 +3,4 @@ export { main } from './cli.js';
 export { createHttpServer, HttpError, MAX_BODY_BYTES } from './http.js';
 export { lambdaController, resetLambdaController } from './lambda.js';
 export { buildProviders, clockFor } from './providers.js';
+export { buildStore, type StoreChoice } from './store.js';

@@ -8,6 +8,7 @@ import { Controller } from '../controller/index.js';
 import { createLogger } from '../log/index.js';
 import { MemoryStore } from '../store/index.js';
 import { buildProviders, clockFor } from './providers.js';
+import { buildStore } from './store.js';
 
 let cached: Promise<Controller> | undefined;
 
@@ -16,15 +17,21 @@ export function lambdaController(env: NodeJS.ProcessEnv = process.env): Promise<
   cached ??= (async () => {
     const loaded = await loadConfig({ path: env.WARMPOOL_CONFIG, env });
     const log = createLogger({ level: loaded.config.controller.logLevel });
-    if (loaded.config.store.kind === 'memory') {
-      // Until a shared store is configured, state lives only as long as this execution environment.
-      log.warn('store.kind is memory: on Lambda each execution environment keeps its own state');
-    }
     const clock = clockFor(loaded.config);
+    const { store, describe } = buildStore(loaded.config, clock, env, (err) =>
+      log.warn({ err: err.message }, 'redis connection error; retrying'),
+    );
+    if (store instanceof MemoryStore) {
+      // Stateless functions need a shared store; without one each execution environment has its own state.
+      log.warn(
+        'no Redis configured (store.kind memory, no REDIS_URL): state lives only in this execution environment',
+      );
+    }
+    log.info({ store: describe }, 'warmpool lambda controller ready');
     return new Controller({
       pools: loaded.pools,
       providers: buildProviders(loaded.config, clock),
-      store: new MemoryStore(clock),
+      store,
       clock,
       events: { emit: (e) => log.info({ event: e.type, pool: e.pool, ...e.data }, `pool event: ${e.type}`) },
       log,

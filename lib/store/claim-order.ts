@@ -1,4 +1,4 @@
-import { type InstanceRecord, WAKE_RANK } from '../domain/index.js';
+import { type InstanceRecord, WAKE_RANK, WarmpoolError } from '../domain/index.js';
 
 /**
  * Picks `count` warm instances to promote: the fastest tier first and, within a tier, always from the host
@@ -10,7 +10,10 @@ export function pickForPromotion(warm: readonly InstanceRecord[], count: number)
   for (const rec of warm) {
     const rank = WAKE_RANK[rec.warmState];
     let hosts = tiers.get(rank);
-    if (!hosts) tiers.set(rank, (hosts = new Map()));
+    if (!hosts) {
+      hosts = new Map();
+      tiers.set(rank, hosts);
+    }
     const list = hosts.get(rec.host);
     if (list) list.push(rec);
     else hosts.set(rec.host, [rec]);
@@ -36,4 +39,11 @@ export function pickForPromotion(warm: readonly InstanceRecord[], count: number)
     if (picked.length >= count) break;
   }
   return picked;
+}
+
+/** Instance counts are whole and never negative; anything else is a caller's bug, refused before it acts. */
+export function assertCount(name: string, n: number): void {
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new WarmpoolError('invalid_argument', `${name} must be a whole number >= 0 (got ${n})`);
+  }
 }

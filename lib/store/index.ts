@@ -1,4 +1,4 @@
-export { pickForPromotion } from './claim-order.js';
+export { assertCount, pickForPromotion } from './claim-order.js';
 export { MemoryStore } from './memory.js';
 export type {
   Claim,
@@ -9,3 +9,4 @@ export type {
   TransitionRequest,
   TransitionResult,
 } from './port.js';
+export { createRedisStore, RedisStore, type RedisStoreOptions } from './redis/index.js';

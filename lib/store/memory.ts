@@ -11,7 +11,7 @@ import {
   UnknownInstanceError,
   WarmpoolError,
 } from '../domain/index.js';
-import { pickForPromotion } from './claim-order.js';
+import { assertCount, pickForPromotion } from './claim-order.js';
 import type {
   Claim,
   ClaimRequest,
@@ -34,17 +34,11 @@ interface PoolData {
   instances: Map<string, InstanceRecord>;
   claims: Map<string, StoredClaim>;
   locks: Map<string, { owner: string; expiresAt: number }>;
+  seen: Map<string, number>;
   state?: PoolStateEnvelope<unknown>;
 }
 
 const copy = <T>(v: T): T => structuredClone(v);
-
-/** Instance counts are whole and never negative; anything else is a caller's bug, refused before it acts. */
-function assertCount(name: string, n: number): void {
-  if (!Number.isSafeInteger(n) || n < 0) {
-    throw new WarmpoolError('invalid_argument', `${name} must be a whole number >= 0 (got ${n})`);
-  }
-}
 
 /**
  * The in-memory StateStore: the embedded default, and the reference the Redis adapter is checked against.
@@ -58,7 +52,7 @@ export class MemoryStore implements StateStore {
   private pool(name: string): PoolData {
     let p = this.pools.get(name);
     if (!p) {
-      p = { instances: new Map(), claims: new Map(), locks: new Map() };
+      p = { instances: new Map(), claims: new Map(), locks: new Map(), seen: new Map() };
       this.pools.set(name, p);
     }
     return p;
@@ -222,6 +216,15 @@ export class MemoryStore implements StateStore {
     const current = p.state?.version ?? 0;
     if (current !== expectedVersion) return false;
     p.state = { version: current + 1, data: copy(data) };
+    return true;
+  }
+
+  async markOnce(pool: string, key: string, ttlMs: number): Promise<boolean> {
+    const p = this.pool(pool);
+    const now = this.clock.now();
+    for (const [k, expiresAt] of p.seen) if (expiresAt <= now) p.seen.delete(k);
+    if (p.seen.has(key)) return false;
+    p.seen.set(key, now + ttlMs);
     return true;
   }
 

@@ -105,5 +105,10 @@ export interface StateStore {
   getPoolState<T>(pool: string): Promise<PoolStateEnvelope<T> | undefined>;
   /** Writes it if nobody wrote since `expectedVersion` (0 for a first write). True when written. */
   putPoolState<T>(pool: string, data: T, expectedVersion: number): Promise<boolean>;
+  /**
+   * True the first time `key` is seen for `pool` within `ttlMs`, false on a repeat: what makes at-least-once
+   * delivery (a Kafka batch or a webhook delivered twice) change the state once.
+   */
+  markOnce(pool: string, key: string, ttlMs: number): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -966,6 +966,30 @@ export function describeStoreContract(name: string, setup: () => Promise<StoreCo
       });
     });
 
+    describe('markOnce (at-least-once delivery)', () => {
+      it('is true the first time a key is seen, false on every repeat within the ttl', async () => {
+        expect(await store.markOnce(POOL, 'batch-1', 1_000)).toBe(true);
+        expect(await store.markOnce(POOL, 'batch-1', 1_000)).toBe(false);
+        expect(await store.markOnce(POOL, 'batch-2', 1_000)).toBe(true);
+        expect(await store.markOnce(OTHER_POOL, 'batch-1', 1_000)).toBe(true);
+      });
+
+      it('forgets a key once its ttl has passed on the clock', async () => {
+        expect(await store.markOnce(POOL, 'k', 1_000)).toBe(true);
+        await clock.advance(999);
+        expect(await store.markOnce(POOL, 'k', 1_000)).toBe(false);
+        await clock.advance(1);
+        expect(await store.markOnce(POOL, 'k', 1_000)).toBe(true);
+      });
+
+      it('concurrent deliveries of one key: exactly one is first', async () => {
+        const results = await Promise.all(
+          Array.from({ length: 10 }, () => store.markOnce(POOL, 'dup', 60_000)),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+      });
+    });
+
     it('an instance launched for service counts as serving only until it rests elsewhere', async () => {
       await store.insert(newInstance('cold', { purpose: 'active' }));
       expect((await store.claimWarm(POOL, claimRequest('c1', 5, { maxServing: 1 }))).coldSlots).toBe(0);

@@ -35,7 +35,10 @@ const procs: Proc[] = [];
 /** The parent's environment without any WARMPOOL setting, plus the secret and what the test adds. */
 function environment(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('WARMPOOL')) env[k] = v;
+  // Neither WARMPOOL settings nor a Redis of the test run: each child starts from the embedded default.
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!k.startsWith('WARMPOOL') && !k.startsWith('REDIS_')) env[k] = v;
+  }
   return { ...env, WARMPOOL_WEBHOOK_TOKEN: SECRET, ...extra };
 }
 
@@ -297,6 +300,36 @@ describe('warmpool run', () => {
     expect(proc.stderr).toBe('');
     // The server is gone with the process.
     await expect(fetch(`${url}/status`)).rejects.toThrow();
+  }, 30_000);
+
+  it('keeps its state in Redis when the config names one, and never prints the URL', async () => {
+    const redisUrl = process.env.REDIS_URL;
+    if (!redisUrl)
+      throw new Error('REDIS_URL is not set: run the suite through `npm test` (it starts Redis)');
+    const prefix = `cli-test-${process.pid}-${Date.now()}:`;
+    const port = await freePort();
+    const proc = start(['run', '--port', String(port)], {
+      WARMPOOL__providers__sim__speed: '50',
+      WARMPOOL__store__kind: 'redis',
+      WARMPOOL__store__url: redisUrl,
+      WARMPOOL__store__prefix: prefix,
+    });
+    const url = await served(proc);
+    expect(logLines(proc)[0]?.msg).toContain('; redis store;');
+    await until(proc, 20_000, 'a warm instance recorded in Redis', async () => {
+      const s = await status(url);
+      return s.pools.some((p) => p.warm > 0) ? s : undefined;
+    });
+    // The records are in Redis under the prefix, in the pool's hash-tagged keys.
+    const { Redis } = await import('ioredis');
+    const redis = new Redis(redisUrl);
+    try {
+      expect(await redis.hlen(`${prefix}{web}:inst`)).toBeGreaterThan(0);
+    } finally {
+      redis.disconnect();
+    }
+    expect(await terminate(proc)).toEqual({ code: 0, signal: null });
+    expect(proc.stdout + proc.stderr).not.toContain(redisUrl);
   }, 30_000);
 
   it("run --no-synthetic keeps desired at each pool's active minimum", async () => {

@@ -142,7 +142,7 @@ describe('valid configs', () => {
     );
     const { config, pools } = parseConfig(raw, 'x.json');
     expect(config.controller.id).toBe('ctl-1');
-    expect(config.store).toEqual({ kind: 'redis', url: 'redis://127.0.0.1:6379' });
+    expect(config.store).toEqual({ kind: 'redis', prefix: 'warmpool:', url: 'redis://127.0.0.1:6379' });
     expect(pools).toEqual([]);
   });
 
@@ -294,8 +294,23 @@ ${extra}`;
     ]);
   });
 
-  it('a redis store needs a url, and a bad one is not echoed', () => {
-    expect(problemsOf(`store: { kind: redis }\n${BASE}`)).toEqual(['store.url: required']);
+  it('a redis store needs a url or cluster nodes (not both), and a bad url is not echoed', () => {
+    expect(problemsOf(`store: { kind: redis }\n${BASE}`)).toEqual([
+      'store.url: give url (standalone) or cluster (seed nodes)',
+    ]);
+    expect(problemsOf(`store: { kind: redis, url: "redis://a:6379", cluster: ["b:6379"] }\n${BASE}`)).toEqual(
+      ['store.cluster: give url or cluster, not both'],
+    );
+    expect(problemsOf(`store: { kind: redis, cluster: ["b:6379", "nope"] }\n${BASE}`)).toEqual([
+      'store.cluster[1]: must be host:port (got "nope")',
+    ]);
+    expect(
+      fromYaml(`store: { kind: redis, cluster: ["10.0.0.1:6379"], prefix: "wp:" }\n${BASE}`).config.store,
+    ).toEqual({
+      kind: 'redis',
+      cluster: ['10.0.0.1:6379'],
+      prefix: 'wp:',
+    });
     const problems = problemsOf(`store: { kind: redis, url: "http://admin:hunter2@db" }\n${BASE}`);
     expect(problems).toEqual(['store.url: must be a redis:// or rediss:// URL']);
   });

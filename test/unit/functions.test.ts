@@ -13,6 +13,9 @@ describe('functions (Lambda handlers)', () => {
     process.env.WARMPOOL__providers__sim__speed = '2000';
     process.env.WARMPOOL_LOG_LEVEL = 'silent';
     delete process.env.WARMPOOL_CONFIG;
+    // The embedded default in memory: a Redis of the test run would share state between tests.
+    delete process.env.REDIS_URL;
+    delete process.env.REDIS_CLUSTER_NODES;
     resetLambdaController();
   });
 

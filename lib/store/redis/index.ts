@@ -1,0 +1,1 @@
+export { createRedisStore, RedisStore, type RedisStoreOptions } from './store.js';
