@@ -42,7 +42,12 @@ export function compilePool(pool: PoolConfig): PoolSpec {
       maxActive: pool.active.max,
       maxWarm: pool.warm.maxTotal ?? hosts.reduce((sum, host) => sum + host.max, 0),
     },
-    capacity: { ...pool.capacity },
+    capacity: {
+      metric: pool.capacity.metric,
+      perInstance: pool.capacity.perInstance,
+      aggregate: pool.capacity.aggregate,
+      intervalMs: ms(pool.capacity.intervalSeconds),
+    },
     scaleIn: { stabilisationMs: ms(pool.scaleIn.stabilisationSeconds), reuse: pool.scaleIn.reuse },
     forecast: {
       kind: pool.forecast.kind,

@@ -316,6 +316,8 @@ export const PoolSchema = z.strictObject({
     metric: z.string().min(1),
     perInstance: z.number().positive(),
     aggregate: z.enum(AGGREGATES).default('avg'),
+    /** Samples are folded per interval; the policy decides on closed intervals (and at once on a burst). */
+    intervalSeconds: z.number().positive().default(10),
   }),
   forecast: z
     .strictObject({

@@ -22,7 +22,7 @@ import {
   refill,
 } from '../pool/index.js';
 import type { CloudProvider } from '../providers/index.js';
-import { MetricAggregator, type MetricSample, reduce } from '../signals/index.js';
+import { intervalStart, MetricAggregator, type MetricSample, reduce } from '../signals/index.js';
 import type { StateStore } from '../store/index.js';
 
 /** What the controller keeps per pool in the store between ticks. */
@@ -30,6 +30,8 @@ export interface PoolPolicyState {
   desired: number;
   history: DesiredHistory;
   forecast?: HoltState;
+  /** Start of the last closed interval the forecast learned from. */
+  forecastAt?: number;
   /** What the forecast added to the warm pool, held like scale-in over the stabilisation window. */
   extraHistory?: DesiredHistory;
   /** Warm instances aimed for over all hosts, for status. */
@@ -61,7 +63,6 @@ export interface PoolStatus extends PoolCounts {
 export class Controller {
   readonly owner: string;
   private readonly contexts = new Map<string, PoolContext>();
-  private readonly aggregator = new MetricAggregator();
   private readonly inflight = new Map<string, Set<Promise<unknown>>>();
   private readonly refilling = new Set<string>();
   private readonly abort = new AbortController();
@@ -98,13 +99,42 @@ export class Controller {
   }
 
   /**
-   * Takes one metric sample. Throws UnknownPoolError for a pool not in the config (nothing is recorded).
-   * Samples of another metric than the pool's capacity metric are ignored.
+   * Ingests metric samples: validates every pool first (UnknownPoolError, nothing recorded), folds the
+   * samples per pool, metric and interval, and merges them into the shared intervals in the store. When an
+   * open interval already asks for more instances than the pool's last decision, the pool is decided at
+   * once: a burst does not wait for its interval to close. Samples of another metric than the pool's
+   * capacity metric are ignored.
    */
-  observe(sample: MetricSample): void {
-    const ctx = this.context(sample.pool);
-    if (sample.metric !== ctx.spec.capacity.metric) return;
-    this.aggregator.add(sample.pool, sample.metric, sample.value, sample.ts);
+  async ingest(samples: readonly MetricSample[]): Promise<{ accepted: number; ignored: number }> {
+    for (const s of samples) this.context(s.pool);
+    const batch = new MetricAggregator();
+    let ignored = 0;
+    for (const s of samples) {
+      const { spec } = this.context(s.pool);
+      if (s.metric !== spec.capacity.metric) ignored++;
+      else batch.add(s.pool, s.metric, s.value, s.ts, spec.capacity.intervalMs);
+    }
+    const breached = new Map<string, number>();
+    await Promise.all(
+      batch.drain().map(async ({ pool, metric, start, stats }) => {
+        const ctx = this.context(pool);
+        const { spec } = ctx;
+        const merged = await ctx.store.mergeInterval(
+          pool,
+          metric,
+          start,
+          stats,
+          spec.capacity.intervalMs * 12,
+        );
+        if (start !== intervalStart(ctx.clock.now(), spec.capacity.intervalMs)) return;
+        const value = reduce(merged, spec.capacity.aggregate);
+        const decided =
+          (await ctx.store.getPoolState<PoolPolicyState>(pool))?.data.desired ?? spec.bounds.minActive;
+        if (desiredFromMetric(spec, value) > decided) breached.set(pool, value);
+      }),
+    );
+    await Promise.all([...breached].map(([pool, value]) => this.decide(this.context(pool), value)));
+    return { accepted: samples.length - ignored, ignored };
   }
 
   /** One decision round over every pool. */
@@ -128,23 +158,33 @@ export class Controller {
     );
   }
 
-  /** Decides for one pool now. */
-  async decide(ctx: PoolContext): Promise<void> {
+  /**
+   * Decides for one pool now: on the last closed interval, or on `breach`, the value of an open interval
+   * that already asks for more.
+   */
+  async decide(ctx: PoolContext, breach?: number): Promise<void> {
     const { spec, store, clock } = ctx;
     const now = clock.now();
     const env = await store.getPoolState<PoolPolicyState>(spec.name);
     const prev = env?.data;
-    const stats = this.aggregator.take(spec.name, spec.capacity.metric);
-    const value = stats ? reduce(stats, spec.capacity.aggregate) : prev?.lastValue;
+    const closedAt = intervalStart(now, spec.capacity.intervalMs) - spec.capacity.intervalMs;
+    const closed =
+      breach === undefined ? await store.getInterval(spec.name, spec.capacity.metric, closedAt) : undefined;
+    const value = breach ?? (closed ? reduce(closed, spec.capacity.aggregate) : prev?.lastValue);
     const raw = value === undefined ? spec.bounds.minActive : desiredFromMetric(spec, value);
     const { desired, history } = stabilise(spec, prev?.history ?? [], now, raw);
-    // Only measured demand feeds the forecast: the floor used before any metric arrived is not a trend.
+    // The forecast learns once per closed interval, from measured demand only: the floor used before any
+    // metric arrived is not a trend, and a breach is a partial interval.
+    const learn = closed !== undefined && (prev?.forecastAt ?? Number.NEGATIVE_INFINITY) < closedAt;
     const forecast =
       spec.forecast.kind !== 'holt'
         ? undefined
-        : value === undefined
-          ? prev?.forecast
-          : holtUpdate(prev?.forecast, raw, now, { alpha: spec.forecast.alpha, beta: spec.forecast.beta });
+        : learn
+          ? holtUpdate(prev?.forecast, raw, closedAt, {
+              alpha: spec.forecast.alpha,
+              beta: spec.forecast.beta,
+            })
+          : prev?.forecast;
     // The forecast's extra rises at once and falls only after the stabilisation window, as scale-in does:
     // a warm target that swings with every noisy tick launches instances only to trim them again.
     const rise = forecast
@@ -157,6 +197,11 @@ export class Controller {
       history,
       ...(forecast ? { forecast } : {}),
       extraHistory: extra.history,
+      ...(learn
+        ? { forecastAt: closedAt }
+        : prev?.forecastAt === undefined
+          ? {}
+          : { forecastAt: prev.forecastAt }),
       warmTarget: [...targets.values()].reduce((a, b) => a + b, 0),
       ...(value === undefined ? {} : { lastValue: value }),
     };

@@ -104,8 +104,10 @@ export interface PoolSpec {
     metric: string;
     /** How much of that metric one instance serves. */
     perInstance: number;
-    /** Share of the metric value that counts: `value` (last), `max` or `avg` of the interval. */
+    /** What an interval's samples amount to: the `last`, the `max` or the `avg`. */
     aggregate: 'last' | 'max' | 'avg';
+    /** Samples are folded per interval of this length (ms). */
+    intervalMs: number;
   };
   scaleIn: {
     /** Scale in only to the highest desired count seen over this window (ms). */
@@ -142,4 +144,14 @@ export interface PoolSpec {
     /** An in-flight step whose lease expired this long ago is taken over by reconcile (ms). */
     leaseMs: number;
   };
+}
+
+/** One metric's samples within one interval, folded: O(1) whatever the rate. */
+export interface IntervalStats {
+  count: number;
+  sum: number;
+  max: number;
+  last: number;
+  /** Timestamp (ms) of the sample `last` came from. */
+  lastTs: number;
 }

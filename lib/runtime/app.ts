@@ -120,7 +120,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const period = config.synthetic.periodSeconds * 1000;
     timers.push(
       clock.every(1000, () => {
-        for (const s of syntheticSamples(loaded.pools, clock.now(), period, origin)) controller.observe(s);
+        void controller
+          .ingest(syntheticSamples(loaded.pools, clock.now(), period, origin))
+          .catch((err: unknown) => log.error({ err: String(err) }, 'synthetic ingest failed'));
       }),
     );
   }

@@ -48,7 +48,7 @@ function parseJson(body: Buffer): unknown {
 }
 
 /** Validates every sample before applying any: one bad sample refuses the whole request. */
-function acceptMetrics(controller: Controller, raw: unknown): number {
+async function acceptMetrics(controller: Controller, raw: unknown): Promise<number> {
   const items = Array.isArray(raw) ? raw : [raw];
   const samples: MetricSample[] = [];
   const problems: string[] = [];
@@ -67,7 +67,7 @@ function acceptMetrics(controller: Controller, raw: unknown): number {
     // Only unknown pools: the request was well formed but names nothing here.
     throw new HttpError(unknownPools === problems.length ? 404 : 400, 'invalid metric', problems);
   }
-  for (const s of samples) controller.observe(s);
+  await controller.ingest(samples);
   return samples.length;
 }
 
@@ -94,7 +94,7 @@ async function route(controller: Controller, req: IncomingMessage, res: ServerRe
       send(res, 200, { ok: true });
       return;
     case 'POST /metrics': {
-      const accepted = acceptMetrics(controller, parseJson(await readBody(req)));
+      const accepted = await acceptMetrics(controller, parseJson(await readBody(req)));
       send(res, 202, { accepted });
       return;
     }

@@ -1,46 +1,51 @@
-/**
- * Per pool and metric, the samples of the current interval folded into count, sum, max and last: O(1)
- * memory per series whatever the rate, and no allocation per sample.
- */
-export interface IntervalStats {
-  count: number;
-  sum: number;
-  max: number;
-  last: number;
-  lastTs: number;
-}
+import type { IntervalStats } from '../domain/index.js';
+
+export type { IntervalStats };
 
 export type Aggregate = 'last' | 'max' | 'avg';
-
+/**
+ * Folds a batch of samples per pool, metric and interval into count, sum, max and last before anything
+ * leaves the process: O(series) memory whatever the rate, one store call per series per batch, and no
+ * allocation per sample beyond the first of each series.
+ */
 export class MetricAggregator {
-  private readonly series = new Map<string, IntervalStats>();
+  private readonly series = new Map<
+    string,
+    { pool: string; metric: string; start: number; stats: IntervalStats }
+  >();
 
-  private static key(pool: string, metric: string): string {
-    return `${pool}\u0000${metric}`;
-  }
-
-  add(pool: string, metric: string, value: number, ts: number): void {
-    const key = MetricAggregator.key(pool, metric);
+  add(pool: string, metric: string, value: number, ts: number, intervalMs: number): void {
+    const start = intervalStart(ts, intervalMs);
+    const key = `${pool}\u0000${metric}\u0000${start}`;
     const s = this.series.get(key);
     if (!s) {
-      this.series.set(key, { count: 1, sum: value, max: value, last: value, lastTs: ts });
+      this.series.set(key, {
+        pool,
+        metric,
+        start,
+        stats: { count: 1, sum: value, max: value, last: value, lastTs: ts },
+      });
       return;
     }
-    s.count++;
-    s.sum += value;
-    if (value > s.max) s.max = value;
-    if (ts >= s.lastTs) {
-      s.last = value;
-      s.lastTs = ts;
+    const st = s.stats;
+    st.count++;
+    st.sum += value;
+    if (value > st.max) st.max = value;
+    if (ts >= st.lastTs) {
+      st.last = value;
+      st.lastTs = ts;
     }
   }
 
-  /** Closes the interval of one series: returns its stats (undefined when no sample came) and starts anew. */
-  take(pool: string, metric: string): IntervalStats | undefined {
-    const key = MetricAggregator.key(pool, metric);
-    const s = this.series.get(key);
-    this.series.delete(key);
-    return s;
+  get size(): number {
+    return this.series.size;
+  }
+
+  /** Everything folded so far, and a fresh start. */
+  drain(): Array<{ pool: string; metric: string; start: number; stats: IntervalStats }> {
+    const out = [...this.series.values()];
+    this.series.clear();
+    return out;
   }
 }
 
@@ -54,4 +59,20 @@ export function reduce(stats: IntervalStats, how: Aggregate): number {
     case 'avg':
       return stats.sum / stats.count;
   }
+}
+
+/** Folds `add` into `into` (count, sum, max; last by timestamp). */
+export function mergeStats(into: IntervalStats, add: IntervalStats): void {
+  into.count += add.count;
+  into.sum += add.sum;
+  if (add.max > into.max) into.max = add.max;
+  if (add.lastTs >= into.lastTs) {
+    into.last = add.last;
+    into.lastTs = add.lastTs;
+  }
+}
+
+/** Start (clock ms) of the interval that holds time `t`. */
+export function intervalStart(t: number, intervalMs: number): number {
+  return Math.floor(t / intervalMs) * intervalMs;
 }

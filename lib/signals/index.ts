@@ -1,3 +1,17 @@
-export { type Aggregate, type IntervalStats, MetricAggregator, reduce } from './aggregate.js';
+export {
+  type Aggregate,
+  type IntervalStats,
+  intervalStart,
+  MetricAggregator,
+  mergeStats,
+  reduce,
+} from './aggregate.js';
 export { type Decoded, decodeMetric, type MetricSample, metricSampleSchema } from './metric.js';
+export {
+  cloudEventSchema,
+  type DecodedRecord,
+  decodePayload,
+  decodeRecordValue,
+  type RejectReason,
+} from './payload.js';
 export { syntheticSamples, syntheticShape } from './synthetic.js';

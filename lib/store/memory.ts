@@ -5,12 +5,14 @@ import {
   IN_FLIGHT_STATES,
   type InstanceRecord,
   type InstanceState,
+  type IntervalStats,
   LeaseHeldError,
   SERVING_STATES,
   StaleStateError,
   UnknownInstanceError,
   WarmpoolError,
 } from '../domain/index.js';
+import { mergeStats } from '../signals/aggregate.js';
 import { assertCount, pickForPromotion } from './claim-order.js';
 import type {
   Claim,
@@ -35,6 +37,7 @@ interface PoolData {
   claims: Map<string, StoredClaim>;
   locks: Map<string, { owner: string; expiresAt: number }>;
   seen: Map<string, number>;
+  intervals: Map<string, { stats: IntervalStats; expiresAt: number }>;
   state?: PoolStateEnvelope<unknown>;
 }
 
@@ -52,7 +55,13 @@ export class MemoryStore implements StateStore {
   private pool(name: string): PoolData {
     let p = this.pools.get(name);
     if (!p) {
-      p = { instances: new Map(), claims: new Map(), locks: new Map(), seen: new Map() };
+      p = {
+        instances: new Map(),
+        claims: new Map(),
+        locks: new Map(),
+        seen: new Map(),
+        intervals: new Map(),
+      };
       this.pools.set(name, p);
     }
     return p;
@@ -217,6 +226,32 @@ export class MemoryStore implements StateStore {
     if (current !== expectedVersion) return false;
     p.state = { version: current + 1, data: copy(data) };
     return true;
+  }
+
+  async mergeInterval(
+    pool: string,
+    metric: string,
+    start: number,
+    stats: IntervalStats,
+    ttlMs: number,
+  ): Promise<IntervalStats> {
+    const p = this.pool(pool);
+    const now = this.clock.now();
+    for (const [k, v] of p.intervals) if (v.expiresAt <= now) p.intervals.delete(k);
+    const key = `${metric}@${start}`;
+    const held = p.intervals.get(key);
+    if (!held) {
+      p.intervals.set(key, { stats: { ...stats }, expiresAt: now + ttlMs });
+      return { ...stats };
+    }
+    mergeStats(held.stats, stats);
+    held.expiresAt = now + ttlMs;
+    return { ...held.stats };
+  }
+
+  async getInterval(pool: string, metric: string, start: number): Promise<IntervalStats | undefined> {
+    const held = this.pools.get(pool)?.intervals.get(`${metric}@${start}`);
+    return held && held.expiresAt > this.clock.now() ? { ...held.stats } : undefined;
   }
 
   async markOnce(pool: string, key: string, ttlMs: number): Promise<boolean> {

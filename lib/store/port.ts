@@ -5,7 +5,13 @@
  * pool's bounds. The in-memory adapter is the embedded default; the Redis adapter runs each step as one Lua
  * script. Both pass one contract suite (test/contract/store.contract.ts).
  */
-import type { InstanceRecord, InstanceState, LaunchPurpose, WarmState } from '../domain/index.js';
+import type {
+  InstanceRecord,
+  InstanceState,
+  IntervalStats,
+  LaunchPurpose,
+  WarmState,
+} from '../domain/index.js';
 
 export interface NewInstance {
   id: string;
@@ -105,6 +111,20 @@ export interface StateStore {
   getPoolState<T>(pool: string): Promise<PoolStateEnvelope<T> | undefined>;
   /** Writes it if nobody wrote since `expectedVersion` (0 for a first write). True when written. */
   putPoolState<T>(pool: string, data: T, expectedVersion: number): Promise<boolean>;
+  /**
+   * Folds a batch's stats for one metric into the shared interval starting at `start` (clock ms) and
+   * returns the interval as merged so far, so any controller (any consumer of the partition) sees all of
+   * it. The interval is kept for `ttlMs`.
+   */
+  mergeInterval(
+    pool: string,
+    metric: string,
+    start: number,
+    stats: IntervalStats,
+    ttlMs: number,
+  ): Promise<IntervalStats>;
+  /** The interval starting at `start`, if any sample fell into it. */
+  getInterval(pool: string, metric: string, start: number): Promise<IntervalStats | undefined>;
   /**
    * True the first time `key` is seen for `pool` within `ttlMs`, false on a repeat: what makes at-least-once
    * delivery (a Kafka batch or a webhook delivered twice) change the state once.

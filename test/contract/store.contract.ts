@@ -966,6 +966,48 @@ export function describeStoreContract(name: string, setup: () => Promise<StoreCo
       });
     });
 
+    describe('metric intervals', () => {
+      const stats = (count: number, sum: number, max: number, last: number, lastTs: number) => ({
+        count,
+        sum,
+        max,
+        last,
+        lastTs,
+      });
+
+      it('merges batches into one interval: count and sum add, max holds, last follows the newest sample', async () => {
+        expect(await store.getInterval(POOL, 'rps', 10_000)).toBeUndefined();
+        expect(await store.mergeInterval(POOL, 'rps', 10_000, stats(2, 30, 20, 20, 10_500), 60_000)).toEqual(
+          stats(2, 30, 20, 20, 10_500),
+        );
+        // An older sample arrives late: it adds to count, sum and max but does not become `last`.
+        expect(
+          await store.mergeInterval(POOL, 'rps', 10_000, stats(1, 25.5, 25.5, 25.5, 10_100), 60_000),
+        ).toEqual(stats(3, 55.5, 25.5, 20, 10_500));
+        expect(await store.getInterval(POOL, 'rps', 10_000)).toEqual(stats(3, 55.5, 25.5, 20, 10_500));
+      });
+
+      it('keeps intervals, metrics and pools apart', async () => {
+        await store.mergeInterval(POOL, 'rps', 10_000, stats(1, 1, 1, 1, 10_000), 60_000);
+        await store.mergeInterval(POOL, 'rps', 20_000, stats(1, 2, 2, 2, 20_000), 60_000);
+        await store.mergeInterval(POOL, 'cpu', 10_000, stats(1, 3, 3, 3, 10_000), 60_000);
+        await store.mergeInterval(OTHER_POOL, 'rps', 10_000, stats(1, 4, 4, 4, 10_000), 60_000);
+        expect((await store.getInterval(POOL, 'rps', 10_000))?.sum).toBe(1);
+        expect((await store.getInterval(POOL, 'rps', 20_000))?.sum).toBe(2);
+        expect((await store.getInterval(POOL, 'cpu', 10_000))?.sum).toBe(3);
+        expect((await store.getInterval(OTHER_POOL, 'rps', 10_000))?.sum).toBe(4);
+      });
+
+      it('concurrent merges all count', async () => {
+        await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            store.mergeInterval(POOL, 'rps', 0, stats(1, i, i, i, i), 60_000),
+          ),
+        );
+        expect(await store.getInterval(POOL, 'rps', 0)).toEqual(stats(20, 190, 19, 19, 19));
+      });
+    });
+
     describe('markOnce (at-least-once delivery)', () => {
       it('is true the first time a key is seen, false on every repeat within the ttl', async () => {
         expect(await store.markOnce(POOL, 'batch-1', 1_000)).toBe(true);

@@ -75,7 +75,12 @@ describe('valid configs', () => {
     expect(web).toMatchObject({ name: 'web', warmState: 'paused', bounds: { minActive: 2, maxActive: 120 } });
     expect(web?.hosts).toHaveLength(10);
     expect(web?.hosts[0]).toEqual({ name: 'sim-host-01', min: 1, target: 2, max: 4 });
-    expect(web?.capacity).toEqual({ metric: 'requests_per_s', perInstance: 100, aggregate: 'avg' });
+    expect(web?.capacity).toEqual({
+      metric: 'requests_per_s',
+      perInstance: 100,
+      aggregate: 'avg',
+      intervalMs: 10_000,
+    });
     expect(batch).toMatchObject({
       name: 'batch',
       warmState: 'suspended',
@@ -122,7 +127,7 @@ describe('valid configs', () => {
           max: 5,
         })),
         bounds: { minActive: 2, maxActive: 100, maxWarm: 15 },
-        capacity: { metric: 'requests_per_s', perInstance: 100, aggregate: 'avg' },
+        capacity: { metric: 'requests_per_s', perInstance: 100, aggregate: 'avg', intervalMs: 10_000 },
         scaleIn: { stabilisationMs: 300_000, reuse: true },
         forecast: { kind: 'holt', alpha: 0.5, beta: 0.3, horizonMs: 300_000 },
         promotion: { concurrency: 32, wakeTimeoutMs: 120_000 },

@@ -8,6 +8,7 @@ import { Controller } from '../../lib/controller/index.js';
 import { UnknownPoolError } from '../../lib/domain/index.js';
 import { silentLogger } from '../../lib/log/index.js';
 import { reconcile } from '../../lib/pool/index.js';
+import { intervalStart } from '../../lib/signals/index.js';
 import {
   counts,
   disagreements,
@@ -55,8 +56,13 @@ async function poolStatus(ctl: Controller) {
   return s;
 }
 
-function observe(fx: PoolFixture, ctl: Controller, ...values: number[]): void {
-  for (const value of values) ctl.observe({ pool: POOL, metric: METRIC, value, ts: fx.clock.now() });
+/**
+ * Feeds samples into the interval that has just closed, so the next tick decides on them (a sample in the
+ * open interval waits for it to close, unless it is a burst: see the breach tests).
+ */
+async function observe(fx: PoolFixture, ctl: Controller, ...values: number[]): Promise<void> {
+  const ts = intervalStart(fx.clock.now(), fx.spec.capacity.intervalMs) - 1;
+  await fx.clock.run(() => ctl.ingest(values.map((value) => ({ pool: POOL, metric: METRIC, value, ts }))));
 }
 
 describe('Controller', () => {
@@ -82,7 +88,7 @@ describe('Controller', () => {
   it('raises desired to ceil(value / perInstance) and promotes from the warm pool', async () => {
     const { fx, ctl } = setup();
     await tickAndSettle(fx, ctl);
-    observe(fx, ctl, 700, 750, 800); // avg 750 → 8
+    await observe(fx, ctl, 700, 750, 800); // avg 750 → 8
 
     await tickAndSettle(fx, ctl);
 
@@ -101,7 +107,7 @@ describe('Controller', () => {
     const { fx, ctl } = setup({ capacityPerHost: 4, stabilisationSeconds: 300 });
     await tickAndSettle(fx, ctl);
     const tHigh = fx.clock.now();
-    observe(fx, ctl, 800);
+    await observe(fx, ctl, 800);
     await tickAndSettle(fx, ctl);
     const high = await poolStatus(ctl);
     expect(high).toMatchObject({ desired: 8, active: 8, warm: 4 });
@@ -110,14 +116,14 @@ describe('Controller', () => {
     // Load drops; every round inside the window keeps the 8.
     for (const at of [tHigh + 60_000, tHigh + 180_000, tHigh + 300_000 - 1]) {
       await fx.clock.advance(at - fx.clock.now());
-      observe(fx, ctl, 100);
+      await observe(fx, ctl, 100);
       await tickAndSettle(fx, ctl);
       expect(await poolStatus(ctl)).toMatchObject({ desired: 8, active: 8, warm: 4 });
     }
     expect(fx.events.of('demoted')).toEqual([]);
 
     await fx.clock.advance(tHigh + 300_000 - fx.clock.now());
-    observe(fx, ctl, 100);
+    await observe(fx, ctl, 100);
     await tickAndSettle(fx, ctl);
 
     // Reuse fills each host back up to its warm target, with no launch; the rest are deleted.
@@ -129,7 +135,7 @@ describe('Controller', () => {
 
     // Nothing is above target, so the next round trims nothing: no instance slept only to be deleted.
     const deletedBefore = fx.events.of('deleted').length;
-    observe(fx, ctl, 100);
+    await observe(fx, ctl, 100);
     await tickAndSettle(fx, ctl);
     expect((await poolStatus(ctl)).hosts.map((h) => h.warm)).toEqual([2, 2, 2]);
     expect(fx.events.of('deleted')).toHaveLength(deletedBefore);
@@ -143,7 +149,7 @@ describe('Controller', () => {
     // 0.0550125/s: 300 s ahead that is 20.84, 15.84 above desired, so 16 extra warm over the base 6.
     for (const [i, value] of [200, 300, 400, 500].entries()) {
       await fx.clock.advance(i * 10_000 - fx.clock.now());
-      observe(fx, ctl, value);
+      await observe(fx, ctl, value);
       await fx.clock.run(() => ctl.tick());
     }
     await fx.clock.run(() => ctl.idle());
@@ -153,15 +159,53 @@ describe('Controller', () => {
     expect(s.hosts.map((h) => h.warm)).toEqual([8, 7, 7]);
   });
 
+  it('acts on a burst in the open interval at once, without waiting for a tick or the interval to close', async () => {
+    const { fx, ctl } = setup();
+    await tickAndSettle(fx, ctl);
+    const promotions = fx.events.of('promoted').length;
+    // Mid-interval: a sample asking for 6 instances where 2 serve.
+    await fx.clock.advance(3_000);
+    await fx.clock.run(async () => {
+      await ctl.ingest([{ pool: POOL, metric: METRIC, value: 550, ts: fx.clock.now() }]);
+      await ctl.idle();
+    });
+    expect(
+      fx.events
+        .of('promoted')
+        .slice(promotions)
+        .map((e) => e.data.requested),
+    ).toEqual([4]);
+    expect(await poolStatus(ctl)).toMatchObject({ desired: 6, active: 6 });
+  });
+
+  it('does not scale in on an open interval: a low sample waits for its interval to close', async () => {
+    const { fx, ctl } = setup({ stabilisationSeconds: 0 });
+    await tickAndSettle(fx, ctl);
+    await observe(fx, ctl, 600);
+    await tickAndSettle(fx, ctl);
+    expect(await poolStatus(ctl)).toMatchObject({ desired: 6 });
+    // Into the open interval: no breach (it asks for less), and the tick still decides on the closed one.
+    await fx.clock.run(() => ctl.ingest([{ pool: POOL, metric: METRIC, value: 100, ts: fx.clock.now() }]));
+    await tickAndSettle(fx, ctl);
+    expect(await poolStatus(ctl)).toMatchObject({ desired: 6 });
+    // Once it has closed, the next tick scales in.
+    await fx.clock.advance(fx.spec.capacity.intervalMs);
+    await tickAndSettle(fx, ctl);
+    expect(await poolStatus(ctl)).toMatchObject({ desired: 2 });
+  });
+
   it('refuses a sample for an unknown pool and changes nothing', async () => {
     const { fx, ctl } = setup();
     await tickAndSettle(fx, ctl);
     const before = await ctl.status();
     const state = await fx.store.getPoolState(POOL);
 
-    expect(() => ctl.observe({ pool: 'nope', metric: METRIC, value: 5_000, ts: fx.clock.now() })).toThrow(
-      UnknownPoolError,
-    );
+    await expect(
+      ctl.ingest([
+        { pool: POOL, metric: METRIC, value: 5_000, ts: fx.clock.now() },
+        { pool: 'nope', metric: METRIC, value: 5_000, ts: fx.clock.now() },
+      ]),
+    ).rejects.toThrow(UnknownPoolError);
     expect(await ctl.status()).toEqual(before);
     expect(await fx.store.getPoolState(POOL)).toEqual(state);
     await tickAndSettle(fx, ctl);
@@ -170,7 +214,10 @@ describe('Controller', () => {
 
   it('ignores samples of another metric', async () => {
     const { fx, ctl } = setup();
-    ctl.observe({ pool: POOL, metric: 'cpu_percent', value: 1_000_000, ts: 0 });
+    expect(await ctl.ingest([{ pool: POOL, metric: 'cpu_percent', value: 1_000_000, ts: 0 }])).toEqual({
+      accepted: 0,
+      ignored: 1,
+    });
     await tickAndSettle(fx, ctl);
     expect(await poolStatus(ctl)).toMatchObject({
       desired: 2,

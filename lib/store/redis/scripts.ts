@@ -18,6 +18,7 @@ import { WAKE_RANK } from '../../domain/index.js';
  *   P:locks    HASH  name → {owner, expiresAt} (JSON)
  *   P:state    HASH  version, data
  *   P:seen     ZSET  dedupe key → expiresAt
+ *   P:m:<metric>:<start> HASH count, sum, max, last, lastTs of one metric interval (expires with PEXPIRE)
  * Scripts answer a status array (`{'ok', …}` or `{'<error>', …}`) that the adapter maps to typed errors.
  */
 
@@ -266,4 +267,17 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 return 1
+`;
+
+/** KEYS: the interval's hash. ARGV: count, sum, max, last, lastTs, ttlMs. Answers the merged interval. */
+export const MERGE_INTERVAL = `
+local k = KEYS[1]
+local count = redis.call('HINCRBY', k, 'count', ARGV[1])
+local sum = redis.call('HINCRBYFLOAT', k, 'sum', ARGV[2])
+local max = tonumber(redis.call('HGET', k, 'max'))
+if not max or tonumber(ARGV[3]) > max then redis.call('HSET', k, 'max', ARGV[3]) end
+local lastTs = tonumber(redis.call('HGET', k, 'lastTs'))
+if not lastTs or tonumber(ARGV[5]) >= lastTs then redis.call('HSET', k, 'last', ARGV[4], 'lastTs', ARGV[5]) end
+redis.call('PEXPIRE', k, ARGV[6])
+return redis.call('HMGET', k, 'count', 'sum', 'max', 'last', 'lastTs')
 `;

@@ -11,6 +11,7 @@ import {
   IllegalTransitionError,
   type InstanceRecord,
   type InstanceState,
+  type IntervalStats,
   LeaseHeldError,
   StaleStateError,
   UnknownInstanceError,
@@ -43,6 +44,7 @@ interface ScriptCommands {
   wpUnlock: Script;
   wpPutPoolState: Script;
   wpMarkOnce: Script;
+  wpMergeInterval: Script;
 }
 
 const SCRIPTS: Record<keyof ScriptCommands, { keys: number; lua: string }> = {
@@ -56,6 +58,7 @@ const SCRIPTS: Record<keyof ScriptCommands, { keys: number; lua: string }> = {
   wpUnlock: { keys: 1, lua: lua.UNLOCK },
   wpPutPoolState: { keys: 1, lua: lua.PUT_POOL_STATE },
   wpMarkOnce: { keys: 1, lua: lua.MARK_ONCE },
+  wpMergeInterval: { keys: 1, lua: lua.MERGE_INTERVAL },
 };
 
 export interface RedisStoreOptions {
@@ -277,6 +280,41 @@ export class RedisStore implements StateStore {
     );
   }
 
+  async mergeInterval(
+    pool: string,
+    metric: string,
+    start: number,
+    stats: IntervalStats,
+    ttlMs: number,
+  ): Promise<IntervalStats> {
+    const reply = (await this.cmd.wpMergeInterval(
+      this.intervalKey(pool, metric, start),
+      stats.count,
+      stats.sum,
+      stats.max,
+      stats.last,
+      stats.lastTs,
+      Math.max(1, Math.ceil(ttlMs)),
+    )) as Reply;
+    return toStats(reply)!;
+  }
+
+  async getInterval(pool: string, metric: string, start: number): Promise<IntervalStats | undefined> {
+    const reply = await this.client.hmget(
+      this.intervalKey(pool, metric, start),
+      'count',
+      'sum',
+      'max',
+      'last',
+      'lastTs',
+    );
+    return toStats(reply);
+  }
+
+  private intervalKey(pool: string, metric: string, start: number): string {
+    return this.key(pool, `m:${metric}:${start}`);
+  }
+
   async markOnce(pool: string, key: string, ttlMs: number): Promise<boolean> {
     return (await this.cmd.wpMarkOnce(this.key(pool, 'seen'), key, ttlMs, this.clock.now())) === 1;
   }
@@ -285,6 +323,12 @@ export class RedisStore implements StateStore {
     if (this.client.status === 'end') return;
     await this.client.quit().catch(() => this.client.disconnect());
   }
+}
+
+function toStats(reply: ReadonlyArray<string | number | null>): IntervalStats | undefined {
+  if (reply[0] === null || reply[0] === undefined) return undefined;
+  const [count, sum, max, last, lastTs] = reply.map(Number) as [number, number, number, number, number];
+  return { count, sum, max, last, lastTs };
 }
 
 function parse(raw: string | number | undefined): InstanceRecord {
