@@ -342,6 +342,34 @@ export const PoolSchema = z.strictObject({
 });
 
 // ---------------------------------------------------------------------------------------------------------
+// kafka
+
+export const KAFKA_SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+
+/**
+ * Where metrics come from and decisions go. The SASL password is never in the file: it is read from the
+ * environment variable KAFKA_SASL_PASSWORD.
+ */
+export const KafkaSchema = z.strictObject({
+  brokers: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, { error: 'must be host:port' })).min(1),
+  clientId: z.string().min(1).default('warmpool'),
+  groupId: z.string().min(1).default('warmpool'),
+  topics: z
+    .strictObject({
+      metrics: z.string().min(1).default('warmpool.metrics'),
+      deadLetter: z.string().min(1).default('warmpool.metrics.dlq'),
+      events: z.string().min(1).default('warmpool.events'),
+    })
+    .prefault({}),
+  /** Create the topics at start (needs CreateTopics on the cluster and the right ACLs). Off: topics are the operator's. */
+  createTopics: z.boolean().default(false),
+  ssl: z.boolean().default(false),
+  sasl: z.strictObject({ mechanism: z.enum(KAFKA_SASL_MECHANISMS), username: z.string().min(1) }).optional(),
+  /** Pause consuming while this many pool operations are in flight (backpressure). */
+  maxInFlight: atLeastOne(256),
+});
+
+// ---------------------------------------------------------------------------------------------------------
 // the whole file
 
 export const SyntheticSchema = z
@@ -354,6 +382,7 @@ export const ConfigSchema = z
     store: StoreSchema,
     providers: z.record(name(), ProviderSchema).default(() => ({})),
     synthetic: SyntheticSchema,
+    kafka: KafkaSchema.optional(),
     pools: z.array(PoolSchema).default(() => []),
   })
   .superRefine((config, ctx) => {
@@ -418,6 +447,7 @@ export type WarmpoolConfig = z.output<typeof ConfigSchema>;
 export type WarmpoolConfigInput = z.input<typeof ConfigSchema>;
 export type ControllerConfig = z.output<typeof ControllerSchema>;
 export type StoreConfig = z.output<typeof StoreSchema>;
+export type KafkaConfig = z.output<typeof KafkaSchema>;
 export type SyntheticConfig = z.output<typeof SyntheticSchema>;
 export type PoolConfig = z.output<typeof PoolSchema>;
 export type WarmConfig = z.output<typeof WarmSchema>;

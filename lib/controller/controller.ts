@@ -25,6 +25,9 @@ import type { CloudProvider } from '../providers/index.js';
 import { intervalStart, MetricAggregator, type MetricSample, reduce } from '../signals/index.js';
 import type { StateStore } from '../store/index.js';
 
+/** Where ingested batch keys are marked in the store: not a pool name (those match [a-z0-9-]). */
+const INGEST_NAMESPACE = '_ingest';
+
 /** What the controller keeps per pool in the store between ticks. */
 export interface PoolPolicyState {
   desired: number;
@@ -221,6 +224,26 @@ export class Controller {
       this.track(spec.name, demote(ctx, n, { targets, signal: this.abort.signal }));
     }
     this.startRefill(spec.name, targets);
+  }
+
+  /** Pool operations (promotions, demotions, refills, reconciles) running now: what backpressure reads. */
+  get busy(): number {
+    let n = 0;
+    for (const set of this.inflight.values()) n += set.size;
+    return n;
+  }
+
+  /**
+   * True when a batch with this key (e.g. `topic/partition/first-last`) was ingested before: at-least-once
+   * delivery hands a batch over again after a crash between ingest and commit.
+   */
+  seenBatch(key: string): Promise<boolean> {
+    return this.options.store.isMarked(INGEST_NAMESPACE, key);
+  }
+
+  /** Records that the batch with this key is ingested (for a day). */
+  async markBatch(key: string): Promise<void> {
+    await this.options.store.markOnce(INGEST_NAMESPACE, key, 24 * 3600_000);
   }
 
   /** Status of every pool, for GET /status. */

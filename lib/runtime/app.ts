@@ -5,7 +5,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { Cancel, Clock } from '../clock/index.js';
-import type { LoadedConfig } from '../config/index.js';
+import type { KafkaConfig, LoadedConfig } from '../config/index.js';
 import { Controller } from '../controller/index.js';
 import { type EventSink, FanOutSink, type PoolEvent } from '../events/index.js';
 import type { Logger } from '../log/index.js';
@@ -13,6 +13,7 @@ import type { CloudProvider } from '../providers/index.js';
 import { syntheticSamples } from '../signals/index.js';
 import type { StateStore } from '../store/index.js';
 import { createHttpServer } from './http.js';
+import { kafkaSettings, startKafka } from './kafka.js';
 import { buildProviders, clockFor } from './providers.js';
 import { buildStore } from './store.js';
 
@@ -28,7 +29,10 @@ export interface RuntimeOptions {
   clock?: Clock;
   /** Inject a store; by default the one buildStore picks from the config and environment. */
   store?: StateStore;
-  /** Where REDIS_URL / REDIS_CLUSTER_NODES are read from; none when not given (the CLI passes its own). */
+  /**
+   * Where REDIS_URL, REDIS_CLUSTER_NODES, KAFKA_BROKERS and KAFKA_SASL_PASSWORD are read from; none when
+   * not given (the CLI passes its own).
+   */
   env?: NodeJS.ProcessEnv;
   events?: EventSink;
 }
@@ -57,7 +61,12 @@ export class PromotionCounter implements EventSink {
 }
 
 /** Describes what runs, for the first log line: an operator must see at once whether this is real. */
-export function describeSetup(loaded: LoadedConfig, synthetic: boolean, store: string): string {
+export function describeSetup(
+  loaded: LoadedConfig,
+  synthetic: boolean,
+  store: string,
+  kafka?: KafkaConfig,
+): string {
   const providers = Object.entries(loaded.config.providers).map(([name, p]) =>
     p.kind === 'sim'
       ? `${name}: simulated cloud${p.speed === 1 ? '' : ` at ${p.speed}x real time`}`
@@ -67,7 +76,11 @@ export function describeSetup(loaded: LoadedConfig, synthetic: boolean, store: s
     loaded.source === 'embedded default' ? 'embedded default' : `config ${loaded.source}`,
     providers.join(', '),
     store,
-    synthetic ? 'synthetic metric stream' : 'metrics from POST /metrics',
+    kafka
+      ? `metrics from Kafka topic ${kafka.topics.metrics} (${kafka.brokers.length} brokers)`
+      : synthetic
+        ? 'synthetic metric stream'
+        : 'metrics from POST /metrics',
   ];
   return parts.join('; ');
 }
@@ -86,9 +99,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const providers = buildProviders(config, clock);
   const store = options.store ?? buildStore(config, clock, options.env ?? {}).store;
   const counter = new PromotionCounter();
+  // The events topic's sink exists only once Kafka is connected, after the controller.
+  let toKafka: EventSink | undefined;
   const events = new FanOutSink([
     counter,
     { emit: (e) => log.info({ event: e.type, pool: e.pool, ...e.data }, `pool event: ${e.type}`) },
+    { emit: (e) => toKafka?.emit(e) },
     ...(options.events ? [options.events] : []),
   ]);
   const controller = new Controller({
@@ -114,7 +130,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         ticking = false;
       });
   };
-  const synthetic = options.synthetic ?? config.synthetic.enabled;
+  const env = options.env ?? {};
+  const kafkaConfig = kafkaSettings(config.kafka, env);
+  const kafka = kafkaConfig ? await startKafka({ controller, settings: kafkaConfig, env, log }) : undefined;
+  toKafka = kafka?.events;
+  // Metrics from Kafka replace the demo stream unless it is asked for by name.
+  const synthetic = options.synthetic ?? (config.synthetic.enabled && !kafka);
   if (synthetic) {
     const origin = clock.now();
     const period = config.synthetic.periodSeconds * 1000;
@@ -162,6 +183,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       for (const cancel of timers) cancel();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Stop taking metrics first, so no batch is half-done when the controller stops.
+      await kafka?.stop();
       await controller.stop();
       await store.close();
     })();

@@ -7,6 +7,7 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/index.js';
 import { createLogger } from '../log/index.js';
 import { describeSetup, startRuntime } from './app.js';
+import { kafkaSettings } from './kafka.js';
 import { clockFor } from './providers.js';
 import { buildStore } from './store.js';
 
@@ -109,14 +110,15 @@ async function run(args: string[]): Promise<number> {
     throw err;
   }
   const log = createLogger({ level: v['log-level'] ?? loaded.config.controller.logLevel });
-  const synthetic = v['no-synthetic'] ? false : loaded.config.synthetic.enabled;
+  const kafka = kafkaSettings(loaded.config.kafka, process.env);
+  const synthetic = v['no-synthetic'] ? false : loaded.config.synthetic.enabled && !kafka;
   const clock = clockFor(loaded.config);
   const chosen = buildStore(loaded.config, clock, process.env, (err) =>
     log.warn({ err: err.message }, 'redis connection error; retrying'),
   );
   log.info(
     { source: loaded.source, pools: loaded.pools.map((p) => p.name) },
-    `warmpool starting: ${describeSetup(loaded, synthetic, chosen.describe)}`,
+    `warmpool starting: ${describeSetup(loaded, synthetic, chosen.describe, kafka)}`,
   );
   const runtime = await startRuntime({
     loaded,
@@ -124,6 +126,7 @@ async function run(args: string[]): Promise<number> {
     synthetic,
     clock,
     store: chosen.store,
+    env: process.env,
     ...(port === undefined ? {} : { port }),
     ...(v.host ? { host: v.host } : {}),
   });

@@ -3,10 +3,14 @@
  * (WARMPOOL_CONFIG, else the embedded default) and reused by later invocations while the environment is
  * warm. The functions/ handlers stay thin: decode the event, call this, encode the answer.
  */
+
+import { Partitioners } from 'kafkajs';
 import { loadConfig } from '../config/index.js';
 import { Controller } from '../controller/index.js';
 import { createLogger } from '../log/index.js';
 import { MemoryStore } from '../store/index.js';
+import { type DeadLetterSink, logDeadLetters } from './ingest.js';
+import { kafkaClient, kafkaDeadLetters, kafkaSettings } from './kafka.js';
 import { buildProviders, clockFor } from './providers.js';
 import { buildStore } from './store.js';
 
@@ -44,7 +48,32 @@ export function lambdaController(env: NodeJS.ProcessEnv = process.env): Promise<
   return cached;
 }
 
+let deadLetters: Promise<DeadLetterSink> | undefined;
+
+/**
+ * Where this environment sends poison records: the dead-letter topic when KAFKA_BROKERS (or the config's
+ * kafka section) names the cluster, else the log.
+ */
+export function lambdaDeadLetters(env: NodeJS.ProcessEnv = process.env): Promise<DeadLetterSink> {
+  deadLetters ??= (async () => {
+    const loaded = await loadConfig({ path: env.WARMPOOL_CONFIG, env });
+    const log = createLogger({ level: loaded.config.controller.logLevel });
+    const settings = kafkaSettings(loaded.config.kafka, env);
+    if (!settings) return logDeadLetters(log);
+    const producer = kafkaClient(settings, env, log).producer({
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    await producer.connect();
+    return kafkaDeadLetters(producer, settings.topics.deadLetter);
+  })();
+  deadLetters.catch(() => {
+    deadLetters = undefined;
+  });
+  return deadLetters;
+}
+
 /** Forgets the cached controller (tests). */
 export function resetLambdaController(): void {
   cached = undefined;
+  deadLetters = undefined;
 }

@@ -263,6 +263,11 @@ export class MemoryStore implements StateStore {
     return true;
   }
 
+  async isMarked(pool: string, key: string): Promise<boolean> {
+    const expiresAt = this.pools.get(pool)?.seen.get(key);
+    return expiresAt !== undefined && expiresAt > this.clock.now();
+  }
+
   async close(): Promise<void> {}
 
   private liveClaim(p: PoolData, claimId: string): StoredClaim | undefined {

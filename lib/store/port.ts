@@ -130,5 +130,7 @@ export interface StateStore {
    * delivery (a Kafka batch or a webhook delivered twice) change the state once.
    */
   markOnce(pool: string, key: string, ttlMs: number): Promise<boolean>;
+  /** True when `key` was marked for `pool` and its ttl has not passed; marks nothing. */
+  isMarked(pool: string, key: string): Promise<boolean>;
   close(): Promise<void>;
 }

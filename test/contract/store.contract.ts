@@ -1016,6 +1016,16 @@ export function describeStoreContract(name: string, setup: () => Promise<StoreCo
         expect(await store.markOnce(OTHER_POOL, 'batch-1', 1_000)).toBe(true);
       });
 
+      it('isMarked reads without marking', async () => {
+        expect(await store.isMarked(POOL, 'k')).toBe(false);
+        expect(await store.isMarked(POOL, 'k')).toBe(false);
+        expect(await store.markOnce(POOL, 'k', 1_000)).toBe(true);
+        expect(await store.isMarked(POOL, 'k')).toBe(true);
+        expect(await store.isMarked(OTHER_POOL, 'k')).toBe(false);
+        await clock.advance(1_000);
+        expect(await store.isMarked(POOL, 'k')).toBe(false);
+      });
+
       it('forgets a key once its ttl has passed on the clock', async () => {
         expect(await store.markOnce(POOL, 'k', 1_000)).toBe(true);
         await clock.advance(999);

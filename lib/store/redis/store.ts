@@ -319,6 +319,11 @@ export class RedisStore implements StateStore {
     return (await this.cmd.wpMarkOnce(this.key(pool, 'seen'), key, ttlMs, this.clock.now())) === 1;
   }
 
+  async isMarked(pool: string, key: string): Promise<boolean> {
+    const expiresAt = await this.client.zscore(this.key(pool, 'seen'), key);
+    return expiresAt !== null && Number(expiresAt) > this.clock.now();
+  }
+
   async close(): Promise<void> {
     if (this.client.status === 'end') return;
     await this.client.quit().catch(() => this.client.disconnect());
