@@ -127,6 +127,17 @@ async function adopt(
     result.replaced.push(inst.id);
     return;
   }
+  if (inst.busy && inst.status !== 'building') {
+    // A wake, sleep or delete is under way on an instance whose record is gone (e.g. Redis came back
+    // empty mid-step). Where it ends is not known yet, and a guess is costly: one on its way to sleep,
+    // adopted as running, would sit out a boot timeout and then be deleted. The next reconcile adopts it
+    // once it has settled.
+    ctx.log.info(
+      { pool: spec.name, id: inst.id, status: inst.status },
+      'busy instance: adopted once settled',
+    );
+    return;
+  }
   const purpose =
     inst.status === 'running'
       ? 'active'
