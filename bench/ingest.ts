@@ -47,7 +47,13 @@ function makeBatch(b: number): InRecord[] {
         : n % 10 === 0
           ? JSON.stringify({ specversion: '1.0', id: `e${n}`, source: 'bench', type: 'metric', data: sample })
           : JSON.stringify(sample);
-    records.push({ topic: 'warmpool.metrics', partition: n % 6, offset: String(n), key: pool, value: Buffer.from(body) });
+    records.push({
+      topic: 'warmpool.metrics',
+      partition: n % 6,
+      offset: String(n),
+      key: pool,
+      value: Buffer.from(body),
+    });
   }
   return records;
 }
@@ -77,7 +83,8 @@ const seconds = (performance.now() - start) / 1000;
 const heapMB = Math.round(((process.memoryUsage().heapUsed - heapBefore) / 1048576) * 10) / 10;
 batchMs.sort((a, b) => a - b);
 const p99 = batchMs[Math.ceil(0.99 * batchMs.length) - 1]!;
-if (!values.json) process.stderr.write(`\r${accepted} accepted, ${rejected} rejected in ${seconds.toFixed(2)} s\n`);
+if (!values.json)
+  process.stderr.write(`\r${accepted} accepted, ${rejected} rejected in ${seconds.toFixed(2)} s\n`);
 process.stdout.write(
   `${JSON.stringify({
     events: batches * batchSize,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite (`npm test`): static checks, then every vitest suite (unit, contract, integration,
-# e2e). Later services (Redis, Kafka, Nova) are started here by their own infra/ scripts and stopped on
-# exit. Ends with one line `N passed, N failed` (static checks count as one test each) and exits non-zero
+# The whole test suite (`npm test`): static checks (types, lint, `serverless package`), then every vitest
+# suite (unit, contract, integration, e2e), with the services they need (Redis, a Kafka-protocol broker)
+# started by their own infra/ scripts and stopped on exit. Ends with one line `N passed, N failed` (static checks count as one test each) and exits non-zero
 # when anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +30,8 @@ check() {
 
 check typecheck npx tsc --noEmit
 check lint npx biome check .
+# The Lambda deployment must package offline, with no AWS credentials (serverless v3 + esbuild).
+check serverless-package env SLS_TELEMETRY_DISABLED=1 SLS_NOTIFICATIONS_MODE=off npx serverless package --stage ci
 
 # Redis for the Redis store's tests: our own standalone server and three-master cluster on free loopback
 # ports (infra/redis/up), unless REDIS_URL and REDIS_CLUSTER_NODES both name some already. What this run
@@ -54,6 +56,33 @@ else
     esac
   else
     echo "!! redis failed to start"
+    failed_checks=$((failed_checks + 1))
+  fi
+fi
+
+# Kafka for the event tests: our own mock cluster (librdkafka's, three brokers, warmpool's topics) on free
+# loopback ports (infra/kafka/up), unless KAFKA_BROKERS names one already. As for Redis: what this run
+# started (not a launcher reused from an earlier `infra/kafka/up`) is stopped on exit, quietly, besides
+# what the Redis block stops; a failed start counts as a failed check and the Kafka tests fail on their own.
+stop_kafka() { bash infra/kafka/down >"$results/kafka-down.log" 2>&1; }
+if [ -n "${KAFKA_BROKERS:-}" ]; then
+  echo "== kafka: using KAFKA_BROKERS=$KAFKA_BROKERS"
+else
+  echo "== kafka: infra/kafka/up"
+  if bash infra/kafka/up >/dev/null && . .infra/kafka/env && [ -n "${KAFKA_BROKERS:-}" ]; then
+    echo "   KAFKA_BROKERS=$KAFKA_BROKERS"
+    if [ "$(cat .infra/kafka/started 2>/dev/null)" = kafka ]; then
+      # Added to the EXIT trap already set (the Redis one), not in its place: its command, expanded now.
+      exit_trap=()
+      eval "exit_trap=($(trap -p EXIT))"
+      # shellcheck disable=SC2064
+      trap "stop_kafka${exit_trap[2]:+; ${exit_trap[2]}}" EXIT
+    else
+      echo "   (reusing the Kafka of an earlier infra/kafka/up: left running)"
+    fi
+  else
+    unset KAFKA_BROKERS
+    echo "!! kafka failed to start"
     failed_checks=$((failed_checks + 1))
   fi
 fi

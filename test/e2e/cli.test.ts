@@ -37,7 +37,7 @@ function environment(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   // Neither WARMPOOL settings nor a Redis of the test run: each child starts from the embedded default.
   for (const [k, v] of Object.entries(process.env)) {
-    if (!k.startsWith('WARMPOOL') && !k.startsWith('REDIS_')) env[k] = v;
+    if (!k.startsWith('WARMPOOL') && !k.startsWith('REDIS_') && !k.startsWith('KAFKA_')) env[k] = v;
   }
   return { ...env, WARMPOOL_WEBHOOK_TOKEN: SECRET, ...extra };
 }

@@ -372,7 +372,7 @@ pools:
       'providers.sim.sped: unknown key (did you mean speed?)',
     ]);
     expect(problemsOf(`colour: blue\n${BASE}`)).toEqual([
-      'colour: unknown key (known keys: controller, store, providers, synthetic, pools)',
+      'colour: unknown key (known keys: controller, store, providers, synthetic, kafka, pools)',
     ]);
   });
 
