@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite (`npm test`): static checks (types, lint, `serverless package`), then every vitest
 # suite (unit, contract, integration, e2e), with the services they need (Redis, a Kafka-protocol broker)
-# started by their own infra/ scripts and stopped on exit. Ends with one line `N passed, N failed` (static checks count as one test each) and exits non-zero
-# when anything failed.
+# started by their own infra/ scripts and stopped on exit. Ends with one line `N passed, N failed` (static
+# checks count as one test each) and exits non-zero when anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
