@@ -260,7 +260,12 @@ function isSensitive(path: readonly PropertyKey[]): boolean {
 // ---------------------------------------------------------------------------------------------------------
 // unknown keys: say which were meant
 
+/** Where each secret the config may not hold comes from instead. */
+const SECRET_FROM_ENV: Readonly<Record<string, string>> = { 'kafka.sasl.password': 'KAFKA_SASL_PASSWORD' };
+
 function unknownKey(key: string, objectPath: readonly PropertyKey[], root: unknown): string {
+  const env = SECRET_FROM_ENV[[...objectPath, key].join('.')];
+  if (env) return `not read from the file: secrets come from the environment (${env})`;
   const known = keysAt(ConfigSchema, objectPath, root);
   if (known.length === 0) return 'unknown key';
   const near = closest(key, known);

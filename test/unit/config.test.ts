@@ -578,3 +578,35 @@ describe('a bad config changes nothing', () => {
     expect(parseConfig(embeddedConfig(), 'embedded default').config.pools).toHaveLength(2);
   });
 });
+
+describe('kafka', () => {
+  it('is off unless configured; fills topic and group defaults', () => {
+    expect(fromYaml(BASE).config.kafka).toBeUndefined();
+    expect(fromYaml(`kafka: { brokers: [k1:9092, k2:9092] }\n${BASE}`).config.kafka).toEqual({
+      brokers: ['k1:9092', 'k2:9092'],
+      clientId: 'warmpool',
+      groupId: 'warmpool',
+      topics: { metrics: 'warmpool.metrics', deadLetter: 'warmpool.metrics.dlq', events: 'warmpool.events' },
+      createTopics: false,
+      ssl: false,
+      maxInFlight: 256,
+    });
+  });
+
+  it('names each bad field, and takes the SASL user but never a password from the file', () => {
+    expect(problemsOf(`kafka: { brokers: [nope] }\n${BASE}`)).toEqual([
+      'kafka.brokers[0]: must be host:port (got "nope")',
+    ]);
+    expect(problemsOf(`kafka: { brokers: [] }\n${BASE}`)).toEqual([
+      'kafka.brokers: must have at least 1 entry (got 0)',
+    ]);
+    expect(
+      problemsOf(
+        `kafka: { brokers: [k:1], sasl: { mechanism: gssapi, username: u, password: hunter2 } }\n${BASE}`,
+      ),
+    ).toEqual([
+      'kafka.sasl.mechanism: must be one of: plain, scram-sha-256, scram-sha-512 (got "gssapi")',
+      'kafka.sasl.password: not read from the file: secrets come from the environment (KAFKA_SASL_PASSWORD)',
+    ]);
+  });
+});
