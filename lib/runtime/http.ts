@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Controller } from '../controller/index.js';
 import { isWarmpoolError } from '../domain/index.js';
-import { decodeMetric, type MetricSample } from '../signals/index.js';
+import { decodePayload } from '../signals/index.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -49,26 +49,21 @@ function parseJson(body: Buffer): unknown {
 
 /** Validates every sample before applying any: one bad sample refuses the whole request. */
 async function acceptMetrics(controller: Controller, raw: unknown): Promise<number> {
-  const items = Array.isArray(raw) ? raw : [raw];
-  const samples: MetricSample[] = [];
-  const problems: string[] = [];
-  let unknownPools = 0;
+  const decoded = decodePayload(raw);
+  if (!decoded.ok) throw new HttpError(400, 'invalid metric', decoded.problems);
+  // One sample per item, so a sample's index is its item's.
   const known = new Set(controller.pools.map((p) => p.name));
-  items.forEach((item, i) => {
-    const prefix = Array.isArray(raw) ? `[${i}].` : '';
-    const decoded = decodeMetric(item);
-    if (!decoded.ok) problems.push(...decoded.problems.map((p) => prefix + p));
-    else if (!known.has(decoded.value.pool)) {
-      unknownPools++;
-      problems.push(`${prefix}pool: unknown pool "${decoded.value.pool}" (known: ${[...known].join(', ')})`);
-    } else samples.push(decoded.value);
-  });
-  if (problems.length > 0) {
-    // Only unknown pools: the request was well formed but names nothing here.
-    throw new HttpError(unknownPools === problems.length ? 404 : 400, 'invalid metric', problems);
-  }
-  await controller.ingest(samples);
-  return samples.length;
+  const problems = decoded.value.flatMap((s, i) =>
+    known.has(s.pool)
+      ? []
+      : [
+          `${Array.isArray(raw) ? `[${i}].` : ''}pool: unknown pool "${s.pool}" (known: ${[...known].join(', ')})`,
+        ],
+  );
+  // The request was well formed but names nothing here.
+  if (problems.length > 0) throw new HttpError(404, 'invalid metric', problems);
+  await controller.ingest(decoded.value);
+  return decoded.value.length;
 }
 
 export function createHttpServer(controller: Controller): Server {
