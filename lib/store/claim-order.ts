@@ -1,4 +1,10 @@
 import { type InstanceRecord, WAKE_RANK, WarmpoolError } from '../domain/index.js';
+import type { NewInstance } from './port.js';
+
+/**
+ * Rules every StateStore adapter shares: the record an insert creates, the order a claim picks warm
+ * instances in (the Redis adapter runs the same rule in Lua), and what a count may be.
+ */
 
 /**
  * Picks `count` warm instances to promote: the fastest tier first and, within a tier, always from the host
@@ -46,4 +52,21 @@ export function assertCount(name: string, n: number): void {
   if (!Number.isSafeInteger(n) || n < 0) {
     throw new WarmpoolError('invalid_argument', `${name} must be a whole number >= 0 (got ${n})`);
   }
+}
+
+/** The record an insert creates: `booting`, version 1, leased to the launcher, times from the clock. */
+export function newRecord(rec: NewInstance, now: number): InstanceRecord {
+  return {
+    id: rec.id,
+    pool: rec.pool,
+    host: rec.host,
+    state: 'booting',
+    warmState: rec.warmState,
+    purpose: rec.purpose,
+    generation: rec.generation,
+    createdAt: now,
+    since: now,
+    version: 1,
+    lease: { owner: rec.owner, expiresAt: now + rec.leaseMs },
+  };
 }

@@ -13,7 +13,7 @@ import {
   WarmpoolError,
 } from '../domain/index.js';
 import { mergeStats } from '../signals/aggregate.js';
-import { assertCount, pickForPromotion } from './claim-order.js';
+import { assertCount, newRecord, pickForPromotion } from './claim-order.js';
 import type {
   Claim,
   ClaimRequest,
@@ -79,19 +79,7 @@ export class MemoryStore implements StateStore {
       claim.remaining -= 1;
     }
     const now = this.clock.now();
-    const record: InstanceRecord = {
-      id: rec.id,
-      pool: rec.pool,
-      host: rec.host,
-      state: 'booting',
-      warmState: rec.warmState,
-      purpose: rec.purpose,
-      generation: rec.generation,
-      createdAt: now,
-      since: now,
-      version: 1,
-      lease: { owner: rec.owner, expiresAt: now + rec.leaseMs },
-    };
+    const record = newRecord(rec, now);
     p.instances.set(rec.id, record);
     return copy(record);
   }

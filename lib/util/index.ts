@@ -1,4 +1,5 @@
 export { mapLimit, Semaphore } from './concurrency.js';
+export { mulberry32 } from './random.js';
 export {
   type DescribeOptions,
   describeIssues,

@@ -21,6 +21,7 @@ import {
   type WarmState,
 } from '../../lib/domain/index.js';
 import type { Claim, ClaimRequest, NewInstance, StateStore } from '../../lib/store/index.js';
+import { mulberry32 } from '../../lib/util/index.js';
 
 export interface StoreContext {
   store: StateStore;
@@ -92,18 +93,6 @@ function countBy<T>(items: readonly T[], key: (item: T) => string): Record<strin
   const out: Record<string, number> = {};
   for (const item of items) out[key(item)] = (out[key(item)] ?? 0) + 1;
   return out;
-}
-
-/** A small deterministic PRNG, so a failing run can be replayed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

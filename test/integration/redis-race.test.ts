@@ -31,6 +31,7 @@
  * - the reserved cold slots add up: once every claim is used, given back or lapsed, a claim for M gets
  *   exactly M − serving (instances + cold slots).
  */
+
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../lib/clock/index.js';
 import {
@@ -47,6 +48,7 @@ import {
   type RedisStore,
   type TransitionRequest,
 } from '../../lib/store/index.js';
+import { mulberry32 } from '../../lib/util/index.js';
 
 const POOL = 'race';
 const CONTROLLERS = 8;
@@ -71,17 +73,8 @@ function required(name: 'REDIS_URL' | 'REDIS_CLUSTER_NODES'): string {
   return v;
 }
 
-/** mulberry32: each controller's choices replay for a seed (the interleaving on the server does not). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Each controller's choices replay for a seed (the interleaving on the server does not). */
+const prng = mulberry32;
 
 const isServing = (r: InstanceRecord) =>
   r.state === 'promoting' || r.state === 'active' || (r.state === 'booting' && r.purpose === 'active');

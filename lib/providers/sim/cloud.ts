@@ -8,6 +8,7 @@
  */
 import type { Cancel, Clock } from '../../clock/index.js';
 import { WARM_STATES, type WarmState } from '../../domain/index.js';
+import { mulberry32 } from '../../util/index.js';
 import {
   ConflictError,
   InsufficientCapacityError,
@@ -26,7 +27,7 @@ import {
   type WaitOptions,
   type WaitResult,
 } from '../port.js';
-import { type LatencyModel, memoryImageMs, mulberry32, resolveLatency } from './latency.js';
+import { type LatencyModel, memoryImageMs, resolveLatency } from './latency.js';
 import { after } from './timer.js';
 import { TransferPool } from './transfer.js';
 
@@ -65,16 +66,7 @@ interface SimHost {
   used: number;
 }
 
-interface SimInstance {
-  id: string;
-  pool: string;
-  host: string;
-  status: ProviderStatus;
-  busy: boolean;
-  generation: number;
-  tags: Readonly<Record<string, string>>;
-  createdAt: number;
-  fault?: string;
+interface SimInstance extends ProviderInstance {
   /** Holds a slot on its host: every status but shelved (and deleted, when it is gone). */
   holdsSlot: boolean;
   deleting: boolean;

@@ -3,5 +3,5 @@
  * from published figures, for tests, benchmarks and the embedded default runtime.
  */
 export { SIM_API_OPS, type SimApiOp, SimCloud, type SimCloudOptions, type SimStats } from './cloud.js';
-export { DEFAULT_LATENCY, type LatencyModel, memoryImageMs, mulberry32, resolveLatency } from './latency.js';
+export { DEFAULT_LATENCY, type LatencyModel, memoryImageMs, resolveLatency } from './latency.js';
 export { TransferPool } from './transfer.js';

@@ -114,18 +114,3 @@ export function resolveLatency(overrides: Partial<LatencyModel> = {}): LatencyMo
 export function memoryImageMs(model: LatencyModel): number {
   return (model.memoryBytes / model.diskBytesPerSec) * 1000;
 }
-
-/**
- * mulberry32: a tiny, fast 32-bit PRNG. Deterministic for a seed, which is all the sim needs (jitter and
- * boot failures that replay identically run after run).
- */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -17,7 +17,7 @@ import {
   UnknownInstanceError,
   WarmpoolError,
 } from '../../domain/index.js';
-import { assertCount } from '../claim-order.js';
+import { assertCount, newRecord } from '../claim-order.js';
 import type {
   Claim,
   ClaimRequest,
@@ -127,19 +127,7 @@ export class RedisStore implements StateStore {
 
   async insert(rec: NewInstance): Promise<InstanceRecord> {
     const now = this.clock.now();
-    const record: InstanceRecord = {
-      id: rec.id,
-      pool: rec.pool,
-      host: rec.host,
-      state: 'booting',
-      warmState: rec.warmState,
-      purpose: rec.purpose,
-      generation: rec.generation,
-      createdAt: now,
-      since: now,
-      version: 1,
-      lease: { owner: rec.owner, expiresAt: now + rec.leaseMs },
-    };
+    const record = newRecord(rec, now);
     const reply = (await this.cmd.wpInsert(
       ...this.instanceKeys(rec.pool),
       this.key(rec.pool, 'claims'),
