@@ -41,4 +41,6 @@ export {
   type WarmConfig,
   type WarmpoolConfig,
   type WarmpoolConfigInput,
+  type WebhooksConfig,
+  WebhooksSchema,
 } from './schema.js';

@@ -178,16 +178,107 @@ export const SimProviderSchema = z
     });
   }, onObject);
 
-export const ProviderSchema = z.discriminatedUnion('kind', [SimProviderSchema]);
+export const EC2_PLACEMENT_KINDS = ['availability-zone', 'dedicated-host', 'partition'] as const;
+
+/** What a placement's name must look like, per kind; `undefined` when it is fine. */
+function ec2PlacementProblem(
+  kind: (typeof EC2_PLACEMENT_KINDS)[number],
+  region: string,
+  host: string,
+): string | undefined {
+  switch (kind) {
+    case 'availability-zone': {
+      // eu-west-1a, or a Local Zone such as us-west-2-lax-1a: always the region's name and more.
+      const rest = host.startsWith(region) ? host.slice(region.length) : undefined;
+      return rest !== undefined && /^(?:[a-z]|-[a-z0-9-]*[a-z])$/.test(rest)
+        ? undefined
+        : `must be an Availability Zone of ${region}, e.g. ${region}a (got "${host}")`;
+    }
+    case 'dedicated-host':
+      return /^h-(?:[0-9a-f]{8}|[0-9a-f]{17})$/.test(host)
+        ? undefined
+        : `must be a Dedicated Host id, e.g. h-0123456789abcdef0 (got "${host}")`;
+    case 'partition':
+      return /^[^:\s]{1,255}:[1-7]$/.test(host)
+        ? undefined
+        : `must be <placement group>:<partition number 1 to 7>, e.g. cache-pg:1 (got "${host}")`;
+  }
+}
+
+/**
+ * Amazon EC2 in one region, on the placements listed. Credentials are never here: the SDK's default chain
+ * finds them (environment, profile, the Lambda or instance role).
+ */
+export const Ec2ProviderSchema = z
+  .strictObject({
+    kind: z.literal('ec2'),
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(?:-[a-z]+)+-\d+$/, { error: 'must be an AWS region, e.g. eu-west-1' }),
+    /**
+     * What a warmpool host is on EC2, and the ones pools may use: Availability Zones, Dedicated Host ids, or
+     * `<group>:<partition>` of a partition placement group. `capacity`: the most instances warmpool keeps
+     * there (EC2 has no slot count to read).
+     */
+    placement: z.strictObject({
+      kind: z.enum(EC2_PLACEMENT_KINDS),
+      hosts: z.array(z.strictObject({ name: hostName(), capacity: z.int().min(1) })).min(1),
+    }),
+    /** The launch templates / AMIs support hibernation (encrypted EBS root, a supported instance family). */
+    hibernation: z.boolean().default(false),
+    /** SDK attempts per API call, with adaptive retry (client-side rate limiting on throttling). */
+    maxAttempts: z.int().min(1).max(20).default(5),
+  })
+  .superRefine((ec2, ctx) => {
+    if (!parsedCleanly(ctx.issues, ['placement'], ['region'])) return;
+    const seen = new Map<string, number>();
+    ec2.placement.hosts.forEach((host, i) => {
+      const problem = ec2PlacementProblem(ec2.placement.kind, ec2.region, host.name);
+      if (problem)
+        ctx.addIssue({ code: 'custom', path: ['placement', 'hosts', i, 'name'], message: problem });
+      const first = seen.get(host.name);
+      if (first === undefined) seen.set(host.name, i);
+      else
+        ctx.addIssue({
+          code: 'custom',
+          path: ['placement', 'hosts', i, 'name'],
+          message: `duplicate host "${host.name}" (already listed as placement.hosts[${first}])`,
+        });
+    });
+  }, onObject);
+
+export const ProviderSchema = z.discriminatedUnion('kind', [SimProviderSchema, Ec2ProviderSchema]);
 
 export type ProviderConfig = z.output<typeof ProviderSchema>;
 export type ProviderKind = ProviderConfig['kind'];
 export type SimProviderConfig = z.output<typeof SimProviderSchema>;
+export type Ec2ProviderConfig = z.output<typeof Ec2ProviderSchema>;
 
 /** The warm states each provider kind can hold an instance in (the adapter's `warmStates`, known up front). */
 export const PROVIDER_WARM_STATES: Readonly<Record<ProviderKind, readonly WarmState[]>> = {
   sim: WARM_STATES,
+  ec2: ['stopped', 'hibernated', 'running'],
 };
+
+/**
+ * Why provider `name` cannot keep a pool's instances in `state`, as the line for `pools[i].warm.state`;
+ * `undefined` when it can.
+ * @example warmStateProblem('aws', ec2, 'paused') // 'ec2 cannot hold "paused" (supported: stopped, hibernated, running)'
+ */
+export function warmStateProblem(
+  name: string,
+  provider: ProviderConfig,
+  state: WarmState,
+): string | undefined {
+  const supported = PROVIDER_WARM_STATES[provider.kind];
+  if (!supported.includes(state)) {
+    return `${provider.kind} cannot hold "${state}" (supported: ${supported.join(', ')})`;
+  }
+  if (provider.kind === 'ec2' && state === 'hibernated' && !provider.hibernation) {
+    return `provider "${name}" (ec2) has hibernation off: set providers.${name}.hibernation: true to keep instances hibernated (the launch template / AMI must support hibernation: an encrypted EBS root volume with room for the RAM, a supported instance family)`;
+  }
+  return undefined;
+}
 
 /**
  * The sim's hosts with their capacity, as the sim provider builds them: a count becomes `sim-host-01`…
@@ -217,6 +308,8 @@ function staticHostNames(provider: ProviderConfig): string[] | undefined {
   switch (provider.kind) {
     case 'sim':
       return simHosts(provider).map((host) => host.name);
+    case 'ec2':
+      return provider.placement.hosts.map((host) => host.name);
   }
 }
 
@@ -367,7 +460,50 @@ export const KafkaSchema = z.strictObject({
   sasl: z.strictObject({ mechanism: z.enum(KAFKA_SASL_MECHANISMS), username: z.string().min(1) }).optional(),
   /** Pause consuming while this many pool operations are in flight (backpressure). */
   maxInFlight: atLeastOne(256),
+  /**
+   * Consumer group session timeout, ms: how long the coordinator waits for a silent member (a crashed one)
+   * before giving its partitions to the others. Unset: 30000 (the kafkajs default). Heartbeats go every
+   * third of it, at most every 3 s.
+   */
+  sessionTimeoutMs: z.int().min(1000).optional(),
+  /** Longest a fetch waits on the broker for new records, ms. Unset: 5000 (the kafkajs default). */
+  maxWaitTimeMs: z.int().min(0).optional(),
 });
+
+// ---------------------------------------------------------------------------------------------------------
+// webhooks
+
+/**
+ * How alerts map to pools. The secrets that guard the webhooks never live here: WARMPOOL_WEBHOOK_TOKEN
+ * (bearer) and WARMPOOL_WEBHOOK_SECRET (HMAC) come from the environment.
+ */
+export const WebhooksSchema = z
+  .strictObject({
+    rules: z
+      .array(
+        z
+          .strictObject({
+            match: z.record(z.string().min(1), z.string()),
+            pool: name(),
+            scaleOut: z.int().min(1).optional(),
+            desired: z.int().min(0).optional(),
+          })
+          .check((ctx) => {
+            if (ctx.value.scaleOut !== undefined && ctx.value.desired !== undefined) {
+              ctx.issues.push({
+                code: 'custom',
+                input: ctx.value,
+                path: ['desired'],
+                message: 'give scaleOut or desired, not both',
+              });
+            }
+          }),
+      )
+      .default(() => []),
+    /** Largest body accepted, bytes. */
+    maxBodyBytes: z.int().min(1024).max(10_485_760).default(262_144),
+  })
+  .prefault({});
 
 // ---------------------------------------------------------------------------------------------------------
 // the whole file
@@ -383,11 +519,22 @@ export const ConfigSchema = z
     providers: z.record(name(), ProviderSchema).default(() => ({})),
     synthetic: SyntheticSchema,
     kafka: KafkaSchema.optional(),
+    webhooks: WebhooksSchema,
     pools: z.array(PoolSchema).default(() => []),
   })
   .superRefine((config, ctx) => {
     if (!Array.isArray(config.pools)) return; // its own issue says what it is instead
     const clean = (...paths: (readonly PropertyKey[])[]) => parsedCleanly(ctx.issues, ...paths);
+    const poolNames = config.pools.map((p) => p.name);
+    (Array.isArray(config.webhooks?.rules) ? config.webhooks.rules : []).forEach((rule, i) => {
+      if (clean(['webhooks', 'rules', i, 'pool'], ['pools']) && !poolNames.includes(rule.pool)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['webhooks', 'rules', i, 'pool'],
+          message: `unknown pool "${rule.pool}" (pools: ${poolNames.join(', ') || 'none'})`,
+        });
+      }
+    });
     const firstByName = new Map<string, number>();
     config.pools.forEach((pool, i) => {
       if (clean(['pools', i, 'name'])) {
@@ -416,13 +563,11 @@ export const ConfigSchema = z
         return;
       }
 
-      const supported = PROVIDER_WARM_STATES[provider.kind];
-      if (clean(['pools', i, 'warm', 'state']) && !supported.includes(pool.warm.state))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['pools', i, 'warm', 'state'],
-          message: `provider "${pool.provider}" (${provider.kind}) cannot keep instances ${pool.warm.state} (supported: ${supported.join(', ')})`,
-        });
+      const stateProblem = clean(['pools', i, 'warm', 'state'])
+        ? warmStateProblem(pool.provider, provider, pool.warm.state)
+        : undefined;
+      if (stateProblem)
+        ctx.addIssue({ code: 'custom', path: ['pools', i, 'warm', 'state'], message: stateProblem });
 
       const hostNames = staticHostNames(provider);
       if (hostNames === undefined || !clean(['pools', i, 'warm', 'hosts'])) return;
@@ -448,6 +593,7 @@ export type WarmpoolConfigInput = z.input<typeof ConfigSchema>;
 export type ControllerConfig = z.output<typeof ControllerSchema>;
 export type StoreConfig = z.output<typeof StoreSchema>;
 export type KafkaConfig = z.output<typeof KafkaSchema>;
+export type WebhooksConfig = z.output<typeof WebhooksSchema>;
 export type SyntheticConfig = z.output<typeof SyntheticSchema>;
 export type PoolConfig = z.output<typeof PoolSchema>;
 export type WarmConfig = z.output<typeof WarmSchema>;

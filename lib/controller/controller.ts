@@ -41,6 +41,37 @@ export interface PoolPolicyState {
   warmTarget?: number;
   /** Last metric value folded in, so a quiet interval keeps the last known load. */
   lastValue?: number;
+  /** A manual override (admin API, CLI): wins over the config and the forecast until cleared. */
+  override?: PoolOverride;
+  /**
+   * Demand floors by source (a firing alert, a generic webhook, a manual promote): desired never goes below
+   * the highest. A resolved alert releases its floor; scale-in then follows the pool's policy.
+   */
+  holds?: Record<string, number>;
+}
+
+/** What an operator can set by hand for a pool. */
+export interface PoolOverride {
+  /** Warm instances every host keeps, instead of the configured targets and the forecast. */
+  warmPerHost?: number;
+  /** Instances in service at least. */
+  min?: number;
+  /** Instances in service at most. */
+  max?: number;
+}
+
+/** The pool's spec with an override applied: bounds moved, and every host's warm target set. */
+export function effectiveSpec(spec: PoolSpec, override: PoolOverride | undefined): PoolSpec {
+  if (!override || Object.keys(override).length === 0) return spec;
+  const minActive = override.min ?? spec.bounds.minActive;
+  const maxActive = Math.max(minActive, override.max ?? spec.bounds.maxActive);
+  const w = override.warmPerHost;
+  const hosts =
+    w === undefined
+      ? spec.hosts
+      : spec.hosts.map((h) => ({ ...h, min: Math.min(h.min, w), target: w, max: Math.max(h.max, w) }));
+  const maxWarm = w === undefined ? spec.bounds.maxWarm : Math.max(spec.bounds.maxWarm, w * hosts.length);
+  return { ...spec, hosts, bounds: { minActive, maxActive, maxWarm } };
 }
 
 export interface ControllerOptions {
@@ -69,26 +100,62 @@ export class Controller {
   private readonly inflight = new Map<string, Set<Promise<unknown>>>();
   private readonly refilling = new Set<string>();
   private readonly abort = new AbortController();
+  private readonly lastTargets = new Map<
+    string,
+    { ctx: PoolContext; targets: ReadonlyMap<string, number> }
+  >();
 
   constructor(private readonly options: ControllerOptions) {
     this.owner = options.owner ?? `controller-${randomUUID().slice(0, 8)}`;
     // Every wait of every background operation listens on this one signal.
     setMaxListeners(0, this.abort.signal);
-    for (const spec of options.pools) {
-      const provider = options.providers.get(spec.provider);
-      if (!provider) throw new Error(`pool ${spec.name}: no provider named "${spec.provider}"`);
-      this.contexts.set(spec.name, {
-        spec,
-        provider,
-        store: options.store,
-        clock: options.clock,
-        events: options.events,
-        log: options.log.child({ pool: spec.name }),
-        owner: this.owner,
-        requestRefill: (pool) => this.startRefill(pool),
-      });
-      this.inflight.set(spec.name, new Set());
+    for (const spec of options.pools) this.contexts.set(spec.name, this.newContext(spec));
+  }
+
+  private newContext(spec: PoolSpec): PoolContext {
+    const provider = this.options.providers.get(spec.provider);
+    if (!provider) throw new Error(`pool ${spec.name}: no provider named "${spec.provider}"`);
+    if (!this.inflight.has(spec.name)) this.inflight.set(spec.name, new Set());
+    return {
+      spec,
+      provider,
+      store: this.options.store,
+      clock: this.options.clock,
+      events: this.options.events,
+      log: this.options.log.child({ pool: spec.name }),
+      owner: this.owner,
+      requestRefill: (pool) => this.startRefill(pool),
+    };
+  }
+
+  /**
+   * Swaps in new pool specs (a config reload), all or nothing: a pool keeps its provider, a new pool gets
+   * its provider, a pool left out is no longer decided (its instances stay as they are). Operations in
+   * flight finish on the spec they started with; the next decision uses the new one. Throws, changing
+   * nothing, when a pool's provider changed or is unknown: providers are built once, at start.
+   */
+  reconfigure(pools: readonly PoolSpec[]): { added: string[]; removed: string[]; changed: string[] } {
+    const next = new Map<string, PoolContext>();
+    for (const spec of pools) {
+      const ctx = this.contexts.get(spec.name);
+      if (ctx && ctx.spec.provider !== spec.provider) {
+        throw new Error(
+          `pool ${spec.name}: provider changed from "${ctx.spec.provider}" to "${spec.provider}"; providers are built at start, restart to apply`,
+        );
+      }
+      next.set(spec.name, ctx ? { ...ctx, spec } : this.newContext(spec));
     }
+    const old = this.contexts;
+    const removed = [...old.keys()].filter((name) => !next.has(name));
+    const added = [...next.keys()].filter((name) => !old.has(name));
+    const changed = [...next.keys()].filter(
+      (name) => old.has(name) && JSON.stringify(old.get(name)!.spec) !== JSON.stringify(next.get(name)!.spec),
+    );
+    old.clear();
+    for (const [name, ctx] of next) old.set(name, ctx);
+    // The last decision's targets came from the old spec: refills wait for the next decision's.
+    for (const name of [...removed, ...added, ...changed]) this.lastTargets.delete(name);
+    return { added, removed, changed };
   }
 
   get pools(): PoolSpec[] {
@@ -165,16 +232,20 @@ export class Controller {
    * Decides for one pool now: on the last closed interval, or on `breach`, the value of an open interval
    * that already asks for more.
    */
-  async decide(ctx: PoolContext, breach?: number): Promise<void> {
-    const { spec, store, clock } = ctx;
+  async decide(base: PoolContext, breach?: number): Promise<void> {
+    const { store, clock } = base;
     const now = clock.now();
-    const env = await store.getPoolState<PoolPolicyState>(spec.name);
+    const env = await store.getPoolState<PoolPolicyState>(base.spec.name);
     const prev = env?.data;
+    const spec = effectiveSpec(base.spec, prev?.override);
+    const ctx: PoolContext = spec === base.spec ? base : { ...base, spec };
     const closedAt = intervalStart(now, spec.capacity.intervalMs) - spec.capacity.intervalMs;
     const closed =
       breach === undefined ? await store.getInterval(spec.name, spec.capacity.metric, closedAt) : undefined;
     const value = breach ?? (closed ? reduce(closed, spec.capacity.aggregate) : prev?.lastValue);
-    const raw = value === undefined ? spec.bounds.minActive : desiredFromMetric(spec, value);
+    const floor = Math.max(0, ...Object.values(prev?.holds ?? {}));
+    const measured = value === undefined ? spec.bounds.minActive : desiredFromMetric(spec, value);
+    const raw = Math.min(spec.bounds.maxActive, Math.max(measured, floor));
     const { desired, history } = stabilise(spec, prev?.history ?? [], now, raw);
     // The forecast learns once per closed interval, from measured demand only: the floor used before any
     // metric arrived is not a trend, and a breach is a partial interval.
@@ -194,8 +265,11 @@ export class Controller {
       ? Math.max(0, Math.ceil(holtForecast(forecast, spec.forecast.horizonMs) - desired))
       : 0;
     const extra = stabilise(spec, prev?.extraHistory ?? [], now, rise);
-    const targets = warmTargets(spec, extra.desired);
+    // A manual warm-per-host wins over the forecast.
+    const targets = warmTargets(spec, prev?.override?.warmPerHost === undefined ? extra.desired : 0);
     const next: PoolPolicyState = {
+      ...(prev?.override ? { override: prev.override } : {}),
+      ...(prev?.holds ? { holds: prev.holds } : {}),
       desired,
       history,
       ...(forecast ? { forecast } : {}),
@@ -223,7 +297,89 @@ export class Controller {
       const n = Math.min(counts.active, counts.serving - desired);
       this.track(spec.name, demote(ctx, n, { targets, signal: this.abort.signal }));
     }
-    this.startRefill(spec.name, targets);
+    this.lastTargets.set(spec.name, { ctx, targets });
+    this.startRefill(spec.name);
+  }
+
+  /**
+   * Changes a pool's policy state (override, holds) by compare-and-set, retrying on a concurrent writer,
+   * then decides for the pool at once. Returns the state as written.
+   */
+  private async updatePolicy(
+    pool: string,
+    change: (state: PoolPolicyState) => PoolPolicyState,
+  ): Promise<PoolPolicyState> {
+    const ctx = this.context(pool);
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const env = await ctx.store.getPoolState<PoolPolicyState>(pool);
+      const current: PoolPolicyState = env?.data ?? { desired: ctx.spec.bounds.minActive, history: [] };
+      const next = change(structuredClone(current));
+      if (await ctx.store.putPoolState(pool, next, env?.version ?? 0)) {
+        await this.decide(ctx);
+        return next;
+      }
+    }
+    throw new Error(`pool ${pool}: policy state kept changing under us; try again`);
+  }
+
+  /** Sets (merges) a manual override; `undefined` fields are left as they were. */
+  async setOverride(pool: string, override: PoolOverride): Promise<PoolOverride> {
+    const next = await this.updatePolicy(pool, (s) => ({ ...s, override: { ...s.override, ...override } }));
+    return next.override ?? {};
+  }
+
+  /** Clears the manual override and every manual hold: the config and the forecast rule again. */
+  async clearOverride(pool: string): Promise<void> {
+    await this.updatePolicy(pool, (s) => {
+      const { override: _o, holds, ...rest } = s;
+      const kept = Object.fromEntries(Object.entries(holds ?? {}).filter(([k]) => !k.startsWith('manual')));
+      return Object.keys(kept).length > 0 ? { ...rest, holds: kept } : rest;
+    });
+  }
+
+  /**
+   * Holds desired at least at `desired` for `key` (a firing alert's fingerprint, `generic`, `manual`), or
+   * raises the floor by `by` over what is decided now. Returns the floor set.
+   */
+  async holdDemand(pool: string, key: string, amount: { desired: number } | { by: number }): Promise<number> {
+    let floor = 0;
+    await this.updatePolicy(pool, (s) => {
+      floor = 'desired' in amount ? amount.desired : Math.max(s.desired, s.holds?.[key] ?? 0) + amount.by;
+      return { ...s, holds: { ...s.holds, [key]: Math.max(0, floor) } };
+    });
+    return floor;
+  }
+
+  /** Lowers a hold by `by` (scale-in by hand or by webhook); a hold at zero is released. */
+  async lowerHold(pool: string, key: string, by: number): Promise<void> {
+    await this.updatePolicy(pool, (s) => {
+      const left = Math.max(0, (s.holds?.[key] ?? s.desired) - by);
+      const holds = { ...s.holds, [key]: left };
+      if (left === 0) delete holds[key];
+      return { ...s, holds };
+    });
+  }
+
+  /** Releases the hold of `key` (a resolved alert). */
+  async releaseHold(pool: string, key: string): Promise<void> {
+    await this.updatePolicy(pool, (s) => {
+      if (!s.holds || !(key in s.holds)) return s;
+      const { [key]: _gone, ...holds } = s.holds;
+      return { ...s, holds };
+    });
+  }
+
+  /** The override and holds in force for a pool (admin API). */
+  async policy(
+    pool: string,
+  ): Promise<{ override: PoolOverride; holds: Record<string, number>; desired: number }> {
+    const ctx = this.context(pool);
+    const env = await ctx.store.getPoolState<PoolPolicyState>(pool);
+    return {
+      override: env?.data.override ?? {},
+      holds: env?.data.holds ?? {},
+      desired: env?.data.desired ?? ctx.spec.bounds.minActive,
+    };
   }
 
   /** Pool operations (promotions, demotions, refills, reconciles) running now: what backpressure reads. */
@@ -239,6 +395,16 @@ export class Controller {
    */
   seenBatch(key: string): Promise<boolean> {
     return this.options.store.isMarked(INGEST_NAMESPACE, key);
+  }
+
+  /** The controller's clock time (ms). */
+  now(): number {
+    return this.options.clock.now();
+  }
+
+  /** True the first time `key` is seen in `namespace` within `ttlMs` (a webhook signature, say). */
+  firstTime(namespace: string, key: string, ttlMs: number): Promise<boolean> {
+    return this.options.store.markOnce(`_${namespace}`, key, ttlMs);
   }
 
   /** Records that the batch with this key is ingested (for a day). */
@@ -282,9 +448,13 @@ export class Controller {
     await this.idle();
   }
 
-  private startRefill(pool: string, targets?: ReadonlyMap<string, number>): void {
-    if (this.refilling.has(pool) || this.abort.signal.aborted) return;
-    const ctx = this.context(pool);
+  private startRefill(pool: string): void {
+    // A pool dropped by a reload is no longer refilled.
+    if (this.refilling.has(pool) || this.abort.signal.aborted || !this.contexts.has(pool)) return;
+    // The targets (and override) of this controller's last decision; the config's until it has decided.
+    const last = this.lastTargets.get(pool);
+    const ctx = last?.ctx ?? this.context(pool);
+    const targets = last?.targets;
     this.refilling.add(pool);
     // One refill per pool decides at a time; once its launches are recorded the next may start, while the
     // launches boot in the background.
@@ -299,10 +469,11 @@ export class Controller {
   private track<T>(pool: string, work: Promise<T>): Promise<T> {
     const set = this.inflight.get(pool)!;
     set.add(work);
-    const ctx = this.context(pool);
+    // The pool may have been dropped by a reload while its decision ran.
+    const log = this.contexts.get(pool)?.log ?? this.options.log.child({ pool });
     work
       .catch((err: unknown) => {
-        if (!this.abort.signal.aborted) ctx.log.error({ err: String(err) }, 'pool operation failed');
+        if (!this.abort.signal.aborted) log.error({ err: String(err) }, 'pool operation failed');
       })
       .finally(() => set.delete(work));
     return work;

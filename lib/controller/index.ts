@@ -1,1 +1,8 @@
-export { Controller, type ControllerOptions, type PoolPolicyState, type PoolStatus } from './controller.js';
+export {
+  Controller,
+  type ControllerOptions,
+  effectiveSpec,
+  type PoolOverride,
+  type PoolPolicyState,
+  type PoolStatus,
+} from './controller.js';

@@ -1,3 +1,4 @@
+export * from './ec2/index.js';
 export * from './errors.js';
 export type {
   CloudProvider,

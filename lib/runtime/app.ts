@@ -15,7 +15,9 @@ import type { StateStore } from '../store/index.js';
 import { createHttpServer } from './http.js';
 import { kafkaSettings, startKafka } from './kafka.js';
 import { buildProviders, clockFor } from './providers.js';
+import { watchConfig } from './reload.js';
 import { buildStore } from './store.js';
+import { webhookSecrets } from './webhooks.js';
 
 export interface RuntimeOptions {
   loaded: LoadedConfig;
@@ -35,6 +37,8 @@ export interface RuntimeOptions {
    */
   env?: NodeJS.ProcessEnv;
   events?: EventSink;
+  /** The config file `loaded` came from: watched, and its valid changes to the pools applied (hot reload). */
+  configPath?: string;
 }
 
 export interface Runtime {
@@ -142,7 +146,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     timers.push(
       clock.every(1000, () => {
         void controller
-          .ingest(syntheticSamples(loaded.pools, clock.now(), period, origin))
+          // The pools in force: a config reload may have changed them.
+          .ingest(syntheticSamples(controller.pools, clock.now(), period, origin))
           .catch((err: unknown) => log.error({ err: String(err) }, 'synthetic ingest failed'));
       }),
     );
@@ -154,7 +159,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     }),
   );
 
-  const server = createHttpServer(controller);
+  const server = createHttpServer(controller, {
+    webhooks: { secrets: webhookSecrets(env), config: config.webhooks },
+    admin: { token: env.WARMPOOL_ADMIN_TOKEN, log },
+  });
   const host = options.host ?? config.controller.http.host;
   const port = options.port ?? config.controller.http.port;
   await new Promise<void>((resolve, reject) => {
@@ -166,6 +174,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   });
   const address = server.address() as AddressInfo;
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+
+  const watcher = options.configPath
+    ? watchConfig({ path: options.configPath, current: loaded, controller, log, env })
+    : undefined;
 
   let stopped: Promise<void> | undefined;
   // Fill the pools from the start rather than at the first tick: reconcile with the cloud, then decide. In the
@@ -180,6 +192,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
 
   const stop = () => {
     stopped ??= (async () => {
+      watcher?.close();
       for (const cancel of timers) cancel();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -2,10 +2,12 @@
  * The `warmpool` command.
  *   warmpool run [--config F] [--port N] [--host H] [--no-synthetic] [--log-level L]
  *   warmpool validate <config>
+ *   warmpool pools | pool set|clear | promote   (the admin API: lib/runtime/admin-client.ts)
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config/index.js';
+import { ConfigError, EMBEDDED_SOURCE, loadConfig } from '../config/index.js';
 import { createLogger } from '../log/index.js';
+import { adminCommand } from './admin-client.js';
 import { describeSetup, startRuntime } from './app.js';
 import { kafkaSettings } from './kafka.js';
 import { clockFor } from './providers.js';
@@ -17,9 +19,21 @@ commands:
   run [--config FILE] [--port N] [--host ADDR] [--no-synthetic] [--log-level LEVEL]
       start the controller. With no --config (and no WARMPOOL_CONFIG) it runs on the embedded
       default: a simulated cloud, an in-memory store and a synthetic metric stream.
-      GET /status on http://127.0.0.1:8080 shows the pools.
+      GET /status on http://127.0.0.1:8080 shows the pools. With --config FILE, valid edits of its
+      pools apply while it runs. The admin API (below) is on when WARMPOOL_ADMIN_TOKEN is set.
   validate FILE
       check a config file; prints one line per problem and exits 1 if any.
+  pools [--json]
+      every pool of a running controller: counts, override, and one row per host.
+  pool set NAME [--warm-per-host N] [--min N] [--max N]
+      override the pool by hand: N warm instances on every host, at least / at most N in service.
+      Wins over the config and the forecast until cleared.
+  pool clear NAME
+      drop the pool's override and manual promotions: the config and the forecast rule again.
+  promote NAME COUNT
+      scale out by hand: COUNT more instances in service, from the warm pool first.
+  The admin commands take --url URL (default $WARMPOOL_URL, else http://127.0.0.1:8080) and
+  --token TOKEN (default $WARMPOOL_ADMIN_TOKEN); they exit 1 when the controller refuses or is not there.
   help
       this text.
 `;
@@ -31,6 +45,15 @@ export async function main(argv: string[]): Promise<number> {
       return run(rest);
     case 'validate':
       return validate(rest);
+    case 'pools':
+    case 'pool':
+    case 'promote':
+      return adminCommand(command, rest, {
+        env: process.env,
+        stdout: (text) => process.stdout.write(text),
+        stderr: (text) => process.stderr.write(text),
+        usage: USAGE,
+      });
     case undefined:
     case 'help':
     case '--help':
@@ -100,8 +123,9 @@ async function run(args: string[]): Promise<number> {
     }
   }
   let loaded: Awaited<ReturnType<typeof loadConfig>>;
+  const configPath = v.config ?? process.env.WARMPOOL_CONFIG;
   try {
-    loaded = await loadConfig({ path: v.config ?? process.env.WARMPOOL_CONFIG, env: process.env });
+    loaded = await loadConfig({ path: configPath, env: process.env });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
@@ -127,10 +151,16 @@ async function run(args: string[]): Promise<number> {
     clock,
     store: chosen.store,
     env: process.env,
+    ...(configPath === undefined || loaded.source === EMBEDDED_SOURCE ? {} : { configPath }),
     ...(port === undefined ? {} : { port }),
     ...(v.host ? { host: v.host } : {}),
   });
   log.info({ url: runtime.url }, `serving GET ${runtime.url}/status`);
+  log.info(
+    process.env.WARMPOOL_ADMIN_TOKEN
+      ? `admin API on ${runtime.url}/admin/ (bearer token from WARMPOOL_ADMIN_TOKEN)`
+      : 'admin API off (set WARMPOOL_ADMIN_TOKEN to turn it on)',
+  );
 
   return new Promise<number>((resolve) => {
     let stopping = false;

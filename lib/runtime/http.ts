@@ -4,21 +4,17 @@
  * input gets a 4xx naming the field and changes nothing.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { WebhooksConfig } from '../config/index.js';
 import type { Controller } from '../controller/index.js';
 import { isWarmpoolError } from '../domain/index.js';
 import { decodePayload } from '../signals/index.js';
+import { type AdminOptions, handleAdmin } from './admin.js';
+import { HttpError } from './errors.js';
+import { handleWebhook, type WebhookKind, type WebhookSecrets } from './webhooks.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly problems: string[] = [],
-  ) {
-    super(message);
-  }
-}
+export { HttpError };
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   const json = JSON.stringify(body);
@@ -66,9 +62,34 @@ async function acceptMetrics(controller: Controller, raw: unknown): Promise<numb
   return decoded.value.length;
 }
 
-export function createHttpServer(controller: Controller): Server {
+export interface HttpOptions {
+  /** The webhook secrets (from the environment) and rules (from the config). */
+  webhooks?: { secrets: WebhookSecrets; config: WebhooksConfig };
+  /** The admin API (lib/runtime/admin.ts): off unless it has a token. */
+  admin?: AdminOptions;
+}
+
+const WEBHOOK_PATH = /^\/webhooks\/(alertmanager|grafana|generic)$/;
+
+async function webhook(
+  controller: Controller,
+  kind: WebhookKind,
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: HttpOptions,
+): Promise<void> {
+  const config = options.webhooks?.config ?? { rules: [], maxBodyBytes: 262_144 };
+  const body = await readBody(req, config.maxBodyBytes);
+  const decisions = await handleWebhook(controller, kind, req.headers, body, {
+    secrets: options.webhooks?.secrets ?? {},
+    config,
+  });
+  send(res, 202, { decisions });
+}
+
+export function createHttpServer(controller: Controller, options: HttpOptions = {}): Server {
   return createServer((req, res) => {
-    void route(controller, req, res).catch((err: unknown) => {
+    void route(controller, req, res, options).catch((err: unknown) => {
       if (err instanceof HttpError) send(res, err.status, { error: err.message, problems: err.problems });
       else if (isWarmpoolError(err, 'unknown_pool')) send(res, 404, { error: err.message });
       else send(res, 500, { error: 'internal error' });
@@ -76,9 +97,23 @@ export function createHttpServer(controller: Controller): Server {
   });
 }
 
-async function route(controller: Controller, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function route(
+  controller: Controller,
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: HttpOptions,
+): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
+  // The admin API answers for all of /admin/ (lib/runtime/admin.ts).
+  if (url.pathname.startsWith('/admin/')) return handleAdmin(controller, req, res, url, options.admin);
   const key = `${req.method} ${url.pathname}`;
+  const hook = WEBHOOK_PATH.exec(url.pathname);
+  if (hook) {
+    if (req.method !== 'POST')
+      throw new HttpError(405, `method ${req.method} not allowed on ${url.pathname}`);
+    await webhook(controller, hook[1] as WebhookKind, req, res, options);
+    return;
+  }
   switch (key) {
     case 'GET /status': {
       const pools = await controller.status();

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   type Consumer,
+  type ConsumerRunConfig,
   Kafka,
   type KafkaConfig as KafkaClientConfig,
   logLevel,
@@ -125,7 +126,14 @@ export async function startKafka(options: {
     createPartitioner: Partitioners.DefaultPartitioner,
   });
   await producer.connect();
-  const consumer: Consumer = kafka.consumer({ groupId: settings.groupId, allowAutoTopicCreation: false });
+  const sessionTimeout = settings.sessionTimeoutMs ?? 30_000;
+  const consumer: Consumer = kafka.consumer({
+    groupId: settings.groupId,
+    allowAutoTopicCreation: false,
+    sessionTimeout,
+    heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeout / 3)),
+    maxWaitTimeInMs: settings.maxWaitTimeMs ?? 5_000,
+  });
   await consumer.connect();
   await consumer.subscribe({ topics: [settings.topics.metrics], fromBeginning: false });
 
@@ -153,12 +161,7 @@ export async function startKafka(options: {
     },
   };
 
-  // Not awaited: joining the group can wait out a dead member's session (tens of seconds), and the HTTP
-  // server should not wait with it. Failures surface in the log and through the crash listener.
-  consumer.on(consumer.events.CRASH, (e) =>
-    log.error({ err: String(e.payload.error), restart: e.payload.restart }, 'kafka consumer crashed'),
-  );
-  const running = consumer.run({
+  const run: ConsumerRunConfig = {
     eachBatchAutoResolve: false,
     autoCommit: true,
     eachBatch: async ({
@@ -196,13 +199,50 @@ export async function startKafka(options: {
       await commitOffsetsIfNecessary();
       await heartbeat();
     },
+  };
+
+  // kafkajs restarts a crashed consumer by itself only after a retriable error; after any other (a broker
+  // answering INVALID_REQUEST to a SyncGroup, an authorization error) it leaves the group for good, and the
+  // runtime would go on serving without metrics. Start it again after a pause (doubling up to 30 s, back to
+  // 1 s once a join succeeds), unless stopping.
+  let stopping = false;
+  let restartDelay = 1_000;
+  let restartTimer: NodeJS.Timeout | undefined;
+  let restarting: Promise<void> = Promise.resolve();
+  const restart = () => {
+    restartTimer = undefined;
+    restarting = (async () => {
+      await consumer.connect();
+      if (!stopping) await consumer.run(run);
+    })().catch((err: unknown) => {
+      log.error({ err: String(err) }, 'kafka consumer restart failed');
+      scheduleRestart();
+    });
+  };
+  const scheduleRestart = () => {
+    if (stopping || restartTimer) return;
+    log.warn({ inMs: restartDelay }, 'kafka consumer will start again');
+    restartTimer = setTimeout(restart, restartDelay);
+    restartDelay = Math.min(30_000, restartDelay * 2);
+  };
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    restartDelay = 1_000;
   });
-  running.catch((err: unknown) => log.error({ err: String(err) }, 'kafka consumer stopped'));
+  consumer.on(consumer.events.CRASH, (e) => {
+    log.error({ err: String(e.payload.error), restart: e.payload.restart }, 'kafka consumer crashed');
+    if (!e.payload.restart) scheduleRestart();
+  });
+  // Not awaited: joining the group can wait out a dead member's session (tens of seconds), and the HTTP
+  // server should not wait with it. Failures surface in the log and through the crash listener.
+  consumer.run(run).catch((err: unknown) => log.error({ err: String(err) }, 'kafka consumer stopped'));
 
   return {
     events,
     async stop() {
+      stopping = true;
+      clearTimeout(restartTimer);
       clearInterval(flushTimer);
+      await restarting;
       await consumer
         .disconnect()
         .catch((err: unknown) => log.warn({ err: String(err) }, 'consumer disconnect'));

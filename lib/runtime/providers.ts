@@ -1,6 +1,6 @@
 import { type Clock, ScaledClock, SystemClock } from '../clock/index.js';
 import { simHosts, type WarmpoolConfig } from '../config/index.js';
-import type { CloudProvider } from '../providers/index.js';
+import { type CloudProvider, Ec2Provider } from '../providers/index.js';
 import { SimCloud } from '../providers/sim/index.js';
 
 /**
@@ -8,7 +8,7 @@ import { SimCloud } from '../providers/sim/index.js';
  * the CloudProvider port, adapters never see a controller.
  */
 export function buildProviders(
-  config: Pick<WarmpoolConfig, 'providers'>,
+  config: Pick<WarmpoolConfig, 'providers'> & Partial<Pick<WarmpoolConfig, 'pools'>>,
   clock: Clock,
 ): Map<string, CloudProvider> {
   const providers = new Map<string, CloudProvider>();
@@ -16,6 +16,22 @@ export function buildProviders(
     switch (p.kind) {
       case 'sim':
         providers.set(name, new SimCloud({ clock, hosts: simHosts(p), latency: p.latency, seed: p.seed }));
+        break;
+      case 'ec2':
+        providers.set(
+          name,
+          new Ec2Provider({
+            clock,
+            region: p.region,
+            placement: p.placement,
+            hibernation: p.hibernation,
+            maxAttempts: p.maxAttempts,
+            // Hibernation is configured at launch or never: the pools that hibernate say which launches need it.
+            hibernatedPools: (config.pools ?? [])
+              .filter((pool) => pool.provider === name && pool.warm.state === 'hibernated')
+              .map((pool) => pool.name),
+          }),
+        );
         break;
     }
   }

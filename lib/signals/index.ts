@@ -15,3 +15,13 @@ export {
   type RejectReason,
 } from './payload.js';
 export { syntheticSamples, syntheticShape } from './synthetic.js';
+export {
+  type AlertRule,
+  alertmanagerSchema,
+  type Demand,
+  decodeAlertmanager,
+  decodeGeneric,
+  decodeGrafana,
+  genericSchema,
+  grafanaSchema,
+} from './webhooks.js';

@@ -91,6 +91,7 @@ function describeIssue(issue: z.core.$ZodIssue, options: DescribeOptions): Probl
       if (issue.origin === 'array') return one(`must have at most ${issue.maximum} entries`);
       return one(`must be ${issue.inclusive ? '<=' : '<'} ${issue.maximum}${got(issue.input)}`);
     case 'invalid_value': {
+      if (issue.input === undefined) return one('required');
       const values = issue.values.map((value) => String(value));
       return one(
         `must be ${values.length === 1 ? values[0] : `one of: ${values.join(', ')}`}${got(issue.input)}`,

@@ -295,7 +295,7 @@ ${extra}`;
 
   it('a provider kind that does not exist yet', () => {
     expect(problemsOf(BASE.replace('kind: sim, hosts: 4', 'kind: openstack'))).toEqual([
-      'providers.sim.kind: must be one of: sim (got "openstack")',
+      'providers.sim.kind: must be one of: sim, ec2 (got "openstack")',
     ]);
   });
 
@@ -372,7 +372,7 @@ pools:
       'providers.sim.sped: unknown key (did you mean speed?)',
     ]);
     expect(problemsOf(`colour: blue\n${BASE}`)).toEqual([
-      'colour: unknown key (known keys: controller, store, providers, synthetic, kafka, pools)',
+      'colour: unknown key (known keys: controller, store, providers, synthetic, kafka, webhooks, pools)',
     ]);
   });
 

@@ -3,6 +3,7 @@ import { handler as decide } from '../../functions/decide.js';
 import { handler as reconcile } from '../../functions/reconcile.js';
 import { handler as refill } from '../../functions/refill.js';
 import { handler as status } from '../../functions/status.js';
+import { handler as webhook } from '../../functions/webhook.js';
 import { lambdaController, resetLambdaController } from '../../lib/runtime/index.js';
 
 // The Lambda handlers on the embedded default, its sim cloud sped up so that launches finish in ms.
@@ -65,5 +66,28 @@ describe('functions (Lambda handlers)', () => {
       ['batch', 1, 5],
     ]);
     expect(await reconcile()).toEqual({ pools: ['web', 'batch'] });
+  });
+
+  it('webhook takes a generic scale-out with the bearer token, and refuses a wrong one without a change', async () => {
+    process.env.WARMPOOL_WEBHOOK_TOKEN = 'lambda-token';
+    const body = JSON.stringify({ pool: 'batch', action: 'scale_out', count: 3 });
+    const refused = await webhook({
+      rawPath: '/webhooks/generic',
+      headers: { Authorization: 'Bearer wrong' },
+      body,
+    });
+    expect(refused.statusCode).toBe(401);
+    expect(refused.body).not.toContain('lambda-token');
+    const ok = await webhook({
+      rawPath: '/webhooks/generic',
+      headers: { Authorization: 'Bearer lambda-token' },
+      body: Buffer.from(body).toString('base64'),
+      isBase64Encoded: true,
+    });
+    expect(ok.statusCode).toBe(202);
+    expect(JSON.parse(ok.body)).toEqual({
+      decisions: [{ pool: 'batch', key: 'generic', action: 'hold_by', desired: 4 }],
+    });
+    expect((await webhook({ rawPath: '/webhooks/nope', body })).statusCode).toBe(404);
   });
 });
