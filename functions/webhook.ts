@@ -2,10 +2,10 @@
  * POST /webhooks/{alertmanager,grafana,generic} on the HTTP API (payload format 2.0): the same
  * authentication, decoding and decisions as the runtime's HTTP server.
  */
-import { loadConfig } from '../lib/config/index.js';
 import {
   HttpError,
   handleWebhook,
+  lambdaConfig,
   lambdaController,
   type WebhookKind,
   webhookSecrets,
@@ -31,7 +31,7 @@ export async function handler(event: HttpApiEvent) {
   const kind = event.pathParameters?.kind ?? event.rawPath?.split('/').pop();
   if (!KINDS.includes(kind as WebhookKind)) return answer(404, { error: `no webhook "${kind}"` });
   const controller = await lambdaController();
-  const { config } = await loadConfig({ path: process.env.WARMPOOL_CONFIG, env: process.env });
+  const { config } = await lambdaConfig();
   const body = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
   // API Gateway hands header names in lower case, as the runtime's server does.
   const headers = Object.fromEntries(

@@ -307,13 +307,15 @@ export class Controller {
    */
   private async updatePolicy(
     pool: string,
-    change: (state: PoolPolicyState) => PoolPolicyState,
+    change: (state: PoolPolicyState) => PoolPolicyState | undefined,
   ): Promise<PoolPolicyState> {
     const ctx = this.context(pool);
     for (let attempt = 0; attempt < 20; attempt++) {
       const env = await ctx.store.getPoolState<PoolPolicyState>(pool);
       const current: PoolPolicyState = env?.data ?? { desired: ctx.spec.bounds.minActive, history: [] };
       const next = change(structuredClone(current));
+      // No change asked for: nothing to write, nothing new to decide.
+      if (next === undefined) return current;
       if (await ctx.store.putPoolState(pool, next, env?.version ?? 0)) {
         await this.decide(ctx);
         return next;
@@ -339,23 +341,38 @@ export class Controller {
 
   /**
    * Holds desired at least at `desired` for `key` (a firing alert's fingerprint, `generic`, `manual`), or
-   * raises the floor by `by` over what is decided now. Returns the floor set.
+   * raises the floor by `by` over what is decided now. With `ifAbsent`, a key that holds already is left as
+   * it is (an alert repeated while it fires scales out once). Returns the key's floor.
    */
-  async holdDemand(pool: string, key: string, amount: { desired: number } | { by: number }): Promise<number> {
+  async holdDemand(
+    pool: string,
+    key: string,
+    amount: { desired: number } | { by: number },
+    options: { ifAbsent?: boolean } = {},
+  ): Promise<number> {
     let floor = 0;
     await this.updatePolicy(pool, (s) => {
-      floor = 'desired' in amount ? amount.desired : Math.max(s.desired, s.holds?.[key] ?? 0) + amount.by;
-      return { ...s, holds: { ...s.holds, [key]: Math.max(0, floor) } };
+      const held = s.holds?.[key];
+      if (options.ifAbsent && held !== undefined) {
+        floor = held;
+        return undefined;
+      }
+      floor = Math.max(0, 'desired' in amount ? amount.desired : Math.max(s.desired, held ?? 0) + amount.by);
+      return { ...s, holds: { ...s.holds, [key]: floor } };
     });
     return floor;
   }
 
-  /** Lowers a hold by `by` (scale-in by hand or by webhook); a hold at zero is released. */
+  /**
+   * Lowers the hold of `key` by `by`; a hold at zero is released. Without a hold of that key nothing
+   * changes: lowering must never set a floor that holds the pool up after its load falls.
+   */
   async lowerHold(pool: string, key: string, by: number): Promise<void> {
     await this.updatePolicy(pool, (s) => {
-      const left = Math.max(0, (s.holds?.[key] ?? s.desired) - by);
-      const holds = { ...s.holds, [key]: left };
-      if (left === 0) delete holds[key];
+      const held = s.holds?.[key];
+      if (held === undefined) return undefined;
+      const holds = { ...s.holds, [key]: Math.max(0, held - by) };
+      if (holds[key] === 0) delete holds[key];
       return { ...s, holds };
     });
   }
@@ -363,7 +380,7 @@ export class Controller {
   /** Releases the hold of `key` (a resolved alert). */
   async releaseHold(pool: string, key: string): Promise<void> {
     await this.updatePolicy(pool, (s) => {
-      if (!s.holds || !(key in s.holds)) return s;
+      if (!s.holds || !(key in s.holds)) return undefined;
       const { [key]: _gone, ...holds } = s.holds;
       return { ...s, holds };
     });

@@ -14,7 +14,8 @@ import { z } from 'zod';
 import type { Controller, PoolOverride } from '../controller/index.js';
 import type { Logger } from '../log/index.js';
 import { describeIssues, formatPath } from '../util/index.js';
-import { HttpError, readBody } from './http.js';
+import { parseJson, readBody } from './body.js';
+import { HttpError } from './errors.js';
 
 export interface AdminOptions {
   /** The bearer token every admin request must carry; unset or empty turns the API off. */
@@ -169,14 +170,6 @@ function knownPool(controller: Controller, encoded: string): string {
     throw new HttpError(404, `unknown pool "${name}"`, [`known pools: ${known.join(', ')}`]);
   }
   return name;
-}
-
-function parseJson(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch (err) {
-    throw new HttpError(400, `body is not valid JSON: ${(err as Error).message}`);
-  }
 }
 
 /** The body as `schema` reads it, or a 400 with one line per problem, each naming the field. */

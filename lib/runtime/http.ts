@@ -9,38 +9,14 @@ import type { Controller } from '../controller/index.js';
 import { isWarmpoolError } from '../domain/index.js';
 import { decodePayload } from '../signals/index.js';
 import { type AdminOptions, handleAdmin } from './admin.js';
+import { parseJson, readBody } from './body.js';
 import { HttpError } from './errors.js';
 import { handleWebhook, type WebhookKind, type WebhookSecrets } from './webhooks.js';
-
-export const MAX_BODY_BYTES = 1024 * 1024;
-
-export { HttpError };
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   const json = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
   res.end(json);
-}
-
-export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) throw new HttpError(413, `body larger than ${limit} bytes`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new HttpError(413, `body larger than ${limit} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
-function parseJson(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch (err) {
-    throw new HttpError(400, `body is not valid JSON: ${(err as Error).message}`);
-  }
 }
 
 /** Validates every sample before applying any: one bad sample refuses the whole request. */

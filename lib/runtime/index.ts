@@ -16,9 +16,10 @@ export {
   formatPools,
 } from './admin-client.js';
 export { describeSetup, PromotionCounter, type Runtime, type RuntimeOptions, startRuntime } from './app.js';
+export { MAX_BODY_BYTES, parseJson, readBody } from './body.js';
 export { main } from './cli.js';
 export { HttpError } from './errors.js';
-export { createHttpServer, type HttpOptions, MAX_BODY_BYTES } from './http.js';
+export { createHttpServer, type HttpOptions } from './http.js';
 export {
   type BatchResult,
   type DeadLetterSink,
@@ -34,7 +35,7 @@ export {
   startKafka,
   toCloudEvent,
 } from './kafka.js';
-export { lambdaController, lambdaDeadLetters, resetLambdaController } from './lambda.js';
+export { lambdaConfig, lambdaController, lambdaDeadLetters, resetLambdaController } from './lambda.js';
 export { buildProviders, clockFor } from './providers.js';
 export { type ConfigWatcher, type ConfigWatchOptions, type ReloadOutcome, watchConfig } from './reload.js';
 export { buildStore, type StoreChoice } from './store.js';

@@ -5,7 +5,7 @@
  */
 
 import { Partitioners } from 'kafkajs';
-import { loadConfig } from '../config/index.js';
+import { type LoadedConfig, loadConfig } from '../config/index.js';
 import { Controller } from '../controller/index.js';
 import { createLogger } from '../log/index.js';
 import { MemoryStore } from '../store/index.js';
@@ -14,12 +14,22 @@ import { kafkaClient, kafkaDeadLetters, kafkaSettings } from './kafka.js';
 import { buildProviders, clockFor } from './providers.js';
 import { buildStore } from './store.js';
 
+let config: Promise<LoadedConfig> | undefined;
 let cached: Promise<Controller> | undefined;
+
+/** The packaged config, read once per execution environment (WARMPOOL_CONFIG, else the embedded default). */
+export function lambdaConfig(env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
+  config ??= loadConfig({ path: env.WARMPOOL_CONFIG, env });
+  config.catch(() => {
+    config = undefined;
+  });
+  return config;
+}
 
 /** The controller of this execution environment. */
 export function lambdaController(env: NodeJS.ProcessEnv = process.env): Promise<Controller> {
   cached ??= (async () => {
-    const loaded = await loadConfig({ path: env.WARMPOOL_CONFIG, env });
+    const loaded = await lambdaConfig(env);
     const log = createLogger({ level: loaded.config.controller.logLevel });
     const clock = clockFor(loaded.config);
     const { store, describe } = buildStore(loaded.config, clock, env, (err) =>
@@ -56,7 +66,7 @@ let deadLetters: Promise<DeadLetterSink> | undefined;
  */
 export function lambdaDeadLetters(env: NodeJS.ProcessEnv = process.env): Promise<DeadLetterSink> {
   deadLetters ??= (async () => {
-    const loaded = await loadConfig({ path: env.WARMPOOL_CONFIG, env });
+    const loaded = await lambdaConfig(env);
     const log = createLogger({ level: loaded.config.controller.logLevel });
     const settings = kafkaSettings(loaded.config.kafka, env);
     if (!settings) return logDeadLetters(log);
@@ -74,6 +84,7 @@ export function lambdaDeadLetters(env: NodeJS.ProcessEnv = process.env): Promise
 
 /** Forgets the cached controller (tests). */
 export function resetLambdaController(): void {
+  config = undefined;
   cached = undefined;
   deadLetters = undefined;
 }

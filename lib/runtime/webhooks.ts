@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { WebhooksConfig } from '../config/index.js';
 import type { Controller } from '../controller/index.js';
 import { type Demand, decodeAlertmanager, decodeGeneric, decodeGrafana } from '../signals/index.js';
+import { parseJson } from './body.js';
 import { HttpError } from './errors.js';
 
 export type WebhookKind = 'alertmanager' | 'grafana' | 'generic';
@@ -137,19 +138,14 @@ export async function applyDemands(controller: Controller, demands: readonly Dem
   for (const d of demands) {
     switch (d.kind) {
       case 'hold_by':
-        if (d.key === 'generic' || !((await controller.policy(d.pool)).holds[d.key] !== undefined)) {
-          await controller.holdDemand(d.pool, d.key, { by: d.by });
-        }
+        // A firing alert holds its pool once until it resolves; a generic scale-out adds each time.
+        await controller.holdDemand(d.pool, d.key, { by: d.by }, { ifAbsent: d.key !== 'generic' });
         break;
       case 'hold_desired':
         await controller.holdDemand(d.pool, d.key, { desired: d.desired });
         break;
       case 'lower':
-        // Only a hold of this source's own: with none, lowerHold would set a new floor at desired − by,
-        // holding the pool up after its load falls. With none, the pool already follows its metrics.
-        if ((await controller.policy(d.pool)).holds[d.key] !== undefined) {
-          await controller.lowerHold(d.pool, d.key, d.by);
-        }
+        await controller.lowerHold(d.pool, d.key, d.by);
         break;
       case 'release':
         await controller.releaseHold(d.pool, d.key);
@@ -180,13 +176,7 @@ export async function handleWebhook(
     throw new HttpError(413, `body larger than ${options.config.maxBodyBytes} bytes`);
   }
   await authenticate(headers, body, options.secrets, controller);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(body.toString('utf8'));
-  } catch (err) {
-    throw new HttpError(400, `body is not valid JSON: ${(err as Error).message}`);
-  }
-  const decoded = decodeWebhook(kind, raw, options.config);
+  const decoded = decodeWebhook(kind, parseJson(body), options.config);
   if (!decoded.ok) throw new HttpError(400, `invalid ${kind} payload`, decoded.problems);
   return applyDemands(controller, decoded.value);
 }

@@ -37,10 +37,6 @@ export class MetricAggregator {
     }
   }
 
-  get size(): number {
-    return this.series.size;
-  }
-
   /** Everything folded so far, and a fresh start. */
   drain(): Array<{ pool: string; metric: string; start: number; stats: IntervalStats }> {
     const out = [...this.series.values()];

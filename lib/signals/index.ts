@@ -6,7 +6,7 @@ export {
   mergeStats,
   reduce,
 } from './aggregate.js';
-export { type Decoded, decodeMetric, type MetricSample, metricSampleSchema } from './metric.js';
+export { type Decoded, type MetricSample, metricSampleSchema } from './metric.js';
 export {
   cloudEventSchema,
   type DecodedRecord,

@@ -1,10 +1,9 @@
 /**
  * Metric samples: the plain JSON form `{"pool":..,"metric":..,"value":..,"ts":..}` (ts in ms since the
- * epoch or RFC 3339), validated with zod. A bad sample is refused with one line per problem naming the
- * field; nothing of it is applied.
+ * epoch or RFC 3339). payload.ts decodes them (alone, in CloudEvents, in batches); this schema is what it
+ * explains a bad one with.
  */
 import { z } from 'zod';
-import { formatIssues } from '../util/index.js';
 
 export const metricSampleSchema = z
   .object({
@@ -24,15 +23,3 @@ export interface MetricSample {
 }
 
 export type Decoded<T> = { ok: true; value: T } | { ok: false; problems: string[] };
-
-/**
- * @example
- * const r = decodeMetric({ pool: 'web', metric: 'rps', value: 120, ts: Date.now() });
- * if (!r.ok) console.error(r.problems.join('\n'));
- */
-export function decodeMetric(raw: unknown): Decoded<MetricSample> {
-  const parsed = metricSampleSchema.safeParse(raw, { reportInput: true });
-  if (!parsed.success) return { ok: false, problems: formatIssues(parsed.error.issues) };
-  const { pool, metric, value, ts } = parsed.data;
-  return { ok: true, value: { pool, metric, value, ts: typeof ts === 'number' ? ts : Date.parse(ts) } };
-}
