@@ -38,10 +38,16 @@ interface PoolData {
   locks: Map<string, { owner: string; expiresAt: number }>;
   seen: Map<string, number>;
   intervals: Map<string, { stats: IntervalStats; expiresAt: number }>;
-  state?: PoolStateEnvelope<unknown>;
+  /** Kept as JSON text, as the Redis adapter keeps it: what a caller reads back is a copy, plain data only. */
+  state?: { version: number; json: string };
 }
 
-const copy = <T>(v: T): T => structuredClone(v);
+/** A record the caller may change freely: records are flat but for the lease (cheaper than structuredClone). */
+function copy(rec: InstanceRecord): InstanceRecord {
+  const out = { ...rec };
+  if (rec.lease) out.lease = { ...rec.lease };
+  return out;
+}
 
 /**
  * The in-memory StateStore: the embedded default, and the reference the Redis adapter is checked against.
@@ -189,6 +195,13 @@ export class MemoryStore implements StateStore {
     if (claim) claim.remaining = Math.max(0, claim.remaining - count);
   }
 
+  async reservedSlots(pool: string): Promise<number> {
+    const now = this.clock.now();
+    let n = 0;
+    for (const claim of this.pool(pool).claims.values()) if (claim.expiresAt > now) n += claim.remaining;
+    return n;
+  }
+
   async tryLock(pool: string, name: string, owner: string, ttlMs: number): Promise<boolean> {
     const p = this.pool(pool);
     const now = this.clock.now();
@@ -205,14 +218,14 @@ export class MemoryStore implements StateStore {
 
   async getPoolState<T>(pool: string): Promise<PoolStateEnvelope<T> | undefined> {
     const state = this.pools.get(pool)?.state;
-    return state ? (copy(state) as PoolStateEnvelope<T>) : undefined;
+    return state ? { version: state.version, data: JSON.parse(state.json) as T } : undefined;
   }
 
   async putPoolState<T>(pool: string, data: T, expectedVersion: number): Promise<boolean> {
     const p = this.pool(pool);
     const current = p.state?.version ?? 0;
     if (current !== expectedVersion) return false;
-    p.state = { version: current + 1, data: copy(data) };
+    p.state = { version: current + 1, json: JSON.stringify(data) };
     return true;
   }
 

@@ -104,6 +104,11 @@ export interface StateStore {
   claimWarm(pool: string, req: ClaimRequest): Promise<Claim>;
   /** Gives back cold slots of a claim that were not used (a launch failed). */
   releaseColdSlots(pool: string, claimId: string, count: number): Promise<void>;
+  /**
+   * Cold slots that live claims hold and have not yet turned into launches: instances on their way into
+   * service that no record shows yet. A decision counts them as serving, or it would launch them twice.
+   */
+  reservedSlots(pool: string): Promise<number>;
   /** Takes a named pool-wide lock (e.g. `refill`) if free, expired, or already ours. */
   tryLock(pool: string, name: string, owner: string, ttlMs: number): Promise<boolean>;
   unlock(pool: string, name: string, owner: string): Promise<void>;

@@ -788,6 +788,24 @@ export function describeStoreContract(name: string, setup: () => Promise<StoreCo
         expect(c3.coldSlots).toBe(3);
       });
 
+      it('reservedSlots counts the cold slots live claims hold: taken by launches, released, lapsed', async () => {
+        expect(await store.reservedSlots(POOL)).toBe(0);
+        await store.claimWarm(POOL, claimRequest('c1', 3, { maxServing: 10, ttlMs: 1_000 }));
+        await store.claimWarm(POOL, claimRequest('c2', 2, { maxServing: 10, ttlMs: 5_000 }));
+        expect(await store.reservedSlots(POOL)).toBe(5);
+        // A retried claim reserves nothing more.
+        await store.claimWarm(POOL, claimRequest('c1', 3, { maxServing: 10, ttlMs: 1_000 }));
+        expect(await store.reservedSlots(POOL)).toBe(5);
+        await store.insert(newInstance('cold-1', { purpose: 'active', claimId: 'c1' }));
+        await store.releaseColdSlots(POOL, 'c2', 1);
+        expect(await store.reservedSlots(POOL)).toBe(3);
+        expect(await store.reservedSlots(`${POOL}-other`)).toBe(0);
+        await clock.advance(1_000);
+        expect(await store.reservedSlots(POOL)).toBe(1);
+        await clock.advance(4_000);
+        expect(await store.reservedSlots(POOL)).toBe(0);
+      });
+
       it('releaseColdSlots frees room, never more than the claim still holds', async () => {
         const c1 = await store.claimWarm(POOL, claimRequest('c1', 4, { maxServing: 4 }));
         expect(c1.coldSlots).toBe(4);

@@ -117,6 +117,26 @@ redis.call('HSET', KEYS[1], ARGV[1], out)
 return { 'ok', out }
 `;
 
+/** Lapsed claims give their unused cold slots back and are forgotten; answers the slots still reserved. */
+const LAPSE_CLAIMS = `
+local function lapse_claims(claimsKey, expKey, reservedKey, now)
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', expKey, '-inf', now)) do
+    local raw = redis.call('HGET', claimsKey, id)
+    if raw then
+      redis.call('DECRBY', reservedKey, cjson.decode(raw).remaining)
+      redis.call('HDEL', claimsKey, id)
+    end
+    redis.call('ZREM', expKey, id)
+  end
+  return tonumber(redis.call('GET', reservedKey) or '0')
+end
+`;
+
+/** KEYS: claims, claimexp, reserved. ARGV: now. */
+export const RESERVED_SLOTS = `${LAPSE_CLAIMS}
+return lapse_claims(KEYS[1], KEYS[2], KEYS[3], tonumber(ARGV[1]))
+`;
+
 /** KEYS: inst, warm, serving. ARGV: id. */
 export const REMOVE = `
 local n = redis.call('HDEL', KEYS[1], ARGV[1])
@@ -131,18 +151,9 @@ return n
  * The pick is the same rule as pickForPromotion (claim-order.ts): fastest tier first; within a tier, always
  * from the host with the most left (ties: lowest host name); oldest first within a host (ties: lowest id).
  */
-export const CLAIM_WARM = `${PRELUDE}
+export const CLAIM_WARM = `${PRELUDE}${LAPSE_CLAIMS}
 local now = tonumber(ARGV[7])
--- Lapsed claims give their unused cold slots back and are forgotten.
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now)) do
-  local raw = redis.call('HGET', KEYS[4], id)
-  if raw then
-    redis.call('DECRBY', KEYS[6], decode(raw).remaining)
-    redis.call('HDEL', KEYS[4], id)
-  end
-  redis.call('ZREM', KEYS[5], id)
-end
-local reserved = tonumber(redis.call('GET', KEYS[6]) or '0')
+local reserved = lapse_claims(KEYS[4], KEYS[5], KEYS[6], now)
 local stored = redis.call('HGET', KEYS[4], ARGV[1])
 if stored then
   local c = decode(stored)

@@ -40,6 +40,7 @@ interface ScriptCommands {
   wpRemove: Script;
   wpClaimWarm: Script;
   wpReleaseColdSlots: Script;
+  wpReservedSlots: Script;
   wpTryLock: Script;
   wpUnlock: Script;
   wpPutPoolState: Script;
@@ -54,6 +55,7 @@ const SCRIPTS: Record<keyof ScriptCommands, { keys: number; lua: string }> = {
   wpRemove: { keys: 3, lua: lua.REMOVE },
   wpClaimWarm: { keys: 6, lua: lua.CLAIM_WARM },
   wpReleaseColdSlots: { keys: 2, lua: lua.RELEASE_COLD_SLOTS },
+  wpReservedSlots: { keys: 3, lua: lua.RESERVED_SLOTS },
   wpTryLock: { keys: 1, lua: lua.TRY_LOCK },
   wpUnlock: { keys: 1, lua: lua.UNLOCK },
   wpPutPoolState: { keys: 1, lua: lua.PUT_POOL_STATE },
@@ -236,6 +238,17 @@ export class RedisStore implements StateStore {
       coldSlots: Number(cold),
       fresh: status === 'fresh',
     };
+  }
+
+  async reservedSlots(pool: string): Promise<number> {
+    return Number(
+      await this.cmd.wpReservedSlots(
+        this.key(pool, 'claims'),
+        this.key(pool, 'claimexp'),
+        this.key(pool, 'reserved'),
+        this.clock.now(),
+      ),
+    );
   }
 
   async releaseColdSlots(pool: string, claimId: string, count: number): Promise<void> {
