@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite (`npm test`): static checks (types, lint, `serverless package`), then every vitest
-# suite (unit, contract, integration, e2e), with the services they need (Redis, a Kafka-protocol broker)
-# started by their own infra/ scripts and stopped on exit. Ends with one line `N passed, N failed` (static
+# suite (unit, contract, integration, e2e), with the services they need (Redis, a Kafka-protocol broker,
+# a real OpenStack Nova) started by their own infra/ scripts and stopped on exit. Ends with one line `N passed, N failed` (static
 # checks count as one test each) and exits non-zero when anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +15,11 @@ if [ ! -d node_modules ]; then
   echo "node_modules is missing: run 'npm ci' first" >&2
   exit 2
 fi
+
+# What this run started is stopped on exit, quietly so the totals line stays last.
+on_exit=()
+run_on_exit() { for cmd in "${on_exit[@]}"; do eval "$cmd"; done; }
+trap run_on_exit EXIT
 
 check() {
   local name=$1
@@ -49,9 +54,9 @@ else
     echo "   REDIS_URL=$REDIS_URL REDIS_CLUSTER_NODES=$REDIS_CLUSTER_NODES"
     started=$(cat .infra/redis/started 2>/dev/null)
     case $started in
-      *standalone*cluster* | *cluster*standalone*) trap stop_redis EXIT ;;
-      *standalone*) redis_down_args=(--standalone-only) && trap stop_redis EXIT ;;
-      *cluster*) redis_down_args=(--cluster-only) && trap stop_redis EXIT ;;
+      *standalone*cluster* | *cluster*standalone*) on_exit+=(stop_redis) ;;
+      *standalone*) redis_down_args=(--standalone-only) && on_exit+=(stop_redis) ;;
+      *cluster*) redis_down_args=(--cluster-only) && on_exit+=(stop_redis) ;;
       *) echo "   (reusing the Redis of an earlier infra/redis/up: left running)" ;;
     esac
   else
@@ -72,17 +77,38 @@ else
   if bash infra/kafka/up >/dev/null && . .infra/kafka/env && [ -n "${KAFKA_BROKERS:-}" ]; then
     echo "   KAFKA_BROKERS=$KAFKA_BROKERS"
     if [ "$(cat .infra/kafka/started 2>/dev/null)" = kafka ]; then
-      # Added to the EXIT trap already set (the Redis one), not in its place: its command, expanded now.
-      exit_trap=()
-      eval "exit_trap=($(trap -p EXIT))"
-      # shellcheck disable=SC2064
-      trap "stop_kafka${exit_trap[2]:+; ${exit_trap[2]}}" EXIT
+      on_exit+=(stop_kafka)
     else
       echo "   (reusing the Kafka of an earlier infra/kafka/up: left running)"
     fi
   else
     unset KAFKA_BROKERS
     echo "!! kafka failed to start"
+    failed_checks=$((failed_checks + 1))
+  fi
+fi
+
+# OpenStack for the provider contract and the end-to-end test on a real Nova: our own Keystone, Placement,
+# Glance and Nova (two fake-driver computes) with their own MariaDB and RabbitMQ (infra/openstack/up;
+# Debian's packages are installed the first time, about two minutes), unless OS_AUTH_URL and
+# WARMPOOL_OS_IMAGE name one already. A stack this run started is stopped on exit (its data is kept, so
+# the next run starts faster); one reused from an earlier `infra/openstack/up` is left running.
+stop_openstack() { bash infra/openstack/down >"$results/openstack-down.log" 2>&1; }
+if [ -n "${OS_AUTH_URL:-}" ] && [ -n "${WARMPOOL_OS_IMAGE:-}" ]; then
+  echo "== openstack: using OS_AUTH_URL=$OS_AUTH_URL"
+else
+  echo "== openstack: infra/openstack/up"
+  if bash infra/openstack/up >/dev/null 2>"$results/openstack-up.log" && set -a && . .infra/openstack/env &&
+    set +a && [ -n "${OS_AUTH_URL:-}" ]; then
+    echo "   OS_AUTH_URL=$OS_AUTH_URL (hosts $WARMPOOL_OS_HOSTS)"
+    if [ -s .infra/openstack/started ]; then
+      on_exit+=(stop_openstack)
+    else
+      echo "   (reusing the OpenStack of an earlier infra/openstack/up: left running)"
+    fi
+  else
+    echo "!! openstack failed to start (see $results/openstack-up.log)"
+    tail -n 20 "$results/openstack-up.log" | sed 's/^/   /'
     failed_checks=$((failed_checks + 1))
   fi
 fi

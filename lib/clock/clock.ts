@@ -8,6 +8,8 @@ export interface Clock {
   now(): number;
   /** Resolves after `ms` of this clock's time; rejects with the signal's reason when aborted. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /** Runs `fn` once after `ms` unless the returned handle is cancelled first. */
+  after(ms: number, fn: () => void): Cancel;
   /** Runs `fn` every `ms` until the returned handle is cancelled. */
   every(ms: number, fn: () => void): Cancel;
 }
@@ -45,6 +47,11 @@ export class SystemClock implements Clock {
     });
   }
 
+  after(ms: number, fn: () => void): Cancel {
+    const t = setTimeout(fn, Math.max(0, ms));
+    return () => clearTimeout(t);
+  }
+
   every(ms: number, fn: () => void): Cancel {
     const t = setInterval(fn, ms);
     return () => clearInterval(t);
@@ -71,6 +78,11 @@ export class ScaledClock implements Clock {
       const t = setTimeout(done, Math.max(0, ms / this.speed));
       return () => clearTimeout(t);
     });
+  }
+
+  after(ms: number, fn: () => void): Cancel {
+    const t = setTimeout(fn, Math.max(0, ms / this.speed));
+    return () => clearTimeout(t);
   }
 
   every(ms: number, fn: () => void): Cancel {

@@ -46,6 +46,13 @@ export class VirtualClock implements Clock {
     });
   }
 
+  after(ms: number, fn: () => void): Cancel {
+    const timer = this.schedule(ms, fn);
+    return () => {
+      timer.cancelled = true;
+    };
+  }
+
   every(ms: number, fn: () => void): Cancel {
     if (!(ms > 0)) throw new RangeError(`interval must be > 0 (got ${ms})`);
     let timer: Timer;

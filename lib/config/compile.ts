@@ -51,8 +51,10 @@ export function compilePool(pool: PoolConfig): PoolSpec {
     scaleIn: { stabilisationMs: ms(pool.scaleIn.stabilisationSeconds), reuse: pool.scaleIn.reuse },
     forecast: {
       kind: pool.forecast.kind,
-      alpha: pool.forecast.alpha,
-      beta: pool.forecast.beta,
+      ...(pool.forecast.alpha === undefined ? {} : { alpha: pool.forecast.alpha }),
+      ...(pool.forecast.beta === undefined ? {} : { beta: pool.forecast.beta }),
+      ...(pool.forecast.gamma === undefined ? {} : { gamma: pool.forecast.gamma }),
+      quantile: pool.forecast.quantile,
       horizonMs: ms(pool.forecast.horizonSeconds),
     },
     promotion: {

@@ -18,6 +18,13 @@ export {
   parseConfigText,
 } from './load.js';
 export {
+  OPENSTACK_INTERFACES,
+  OPENSTACK_PLACEMENTS,
+  type OpenStackProviderConfig,
+  OpenStackProviderSchema,
+  openstackTemplateProblems,
+} from './openstack.js';
+export {
   AGGREGATES,
   ConfigSchema,
   type ControllerConfig,

@@ -8,7 +8,8 @@
  * through without an issue, and stays silent otherwise (the field's own issue already says what is wrong).
  */
 import { z } from 'zod';
-import { WARM_STATES, type WarmState } from '../domain/index.js';
+import { FORECAST_KINDS, WARM_STATES, type WarmState } from '../domain/index.js';
+import { OpenStackProviderSchema, openstackTemplateProblems } from './openstack.js';
 
 /** Pool and provider names: they end up in tags, store keys and metric labels. */
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -17,7 +18,8 @@ const NAME_RULE = 'must be 1 to 63 lowercase letters, digits or dashes, starting
 /** pino's levels. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const AGGREGATES = ['last', 'max', 'avg'] as const;
-export const FORECAST_KINDS = ['none', 'holt'] as const;
+/** The demand predictors a pool may use (see lib/forecast). */
+export { FORECAST_KINDS };
 
 const name = () => z.string().regex(NAME_PATTERN, { error: NAME_RULE });
 const hostName = () => z.string().min(1);
@@ -247,7 +249,11 @@ export const Ec2ProviderSchema = z
     });
   }, onObject);
 
-export const ProviderSchema = z.discriminatedUnion('kind', [SimProviderSchema, Ec2ProviderSchema]);
+export const ProviderSchema = z.discriminatedUnion('kind', [
+  SimProviderSchema,
+  Ec2ProviderSchema,
+  OpenStackProviderSchema,
+]);
 
 export type ProviderConfig = z.output<typeof ProviderSchema>;
 export type ProviderKind = ProviderConfig['kind'];
@@ -258,6 +264,7 @@ export type Ec2ProviderConfig = z.output<typeof Ec2ProviderSchema>;
 export const PROVIDER_WARM_STATES: Readonly<Record<ProviderKind, readonly WarmState[]>> = {
   sim: WARM_STATES,
   ec2: ['stopped', 'hibernated', 'running'],
+  openstack: ['paused', 'suspended', 'stopped', 'shelved', 'running'],
 };
 
 /**
@@ -310,7 +317,17 @@ function staticHostNames(provider: ProviderConfig): string[] | undefined {
       return simHosts(provider).map((host) => host.name);
     case 'ec2':
       return provider.placement.hosts.map((host) => host.name);
+    case 'openstack':
+      return provider.hosts.map((host) => host.name);
   }
+}
+
+/** What is wrong with a pool's template params for its provider; the sim and ec2 check theirs at launch. */
+function templateParamsProblems(
+  provider: ProviderConfig,
+  params: Readonly<Record<string, string>>,
+): { param: string; message: string }[] {
+  return provider.kind === 'openstack' ? openstackTemplateProblems(params) : [];
 }
 
 function describeHosts(names: readonly string[]): string {
@@ -414,9 +431,14 @@ export const PoolSchema = z.strictObject({
   }),
   forecast: z
     .strictObject({
-      kind: z.enum(FORECAST_KINDS).default('holt'),
-      alpha: z.number().gt(0).lte(1).default(0.5),
-      beta: z.number().gte(0).lte(1).default(0.3),
+      kind: z.enum(FORECAST_KINDS).default('holt-winters'),
+      /** Smoothing of the level, trend and daily profile; unset, each forecaster's own default (lib/forecast). */
+      alpha: z.number().gt(0).lte(1).optional(),
+      beta: z.number().gte(0).lte(1).optional(),
+      gamma: z.number().gte(0).lte(1).optional(),
+      /** The pool holds the forecast's upper bound at this quantile: 0.995 covers 199 bursts in 200. */
+      quantile: z.number().gte(0.5).lt(1).default(0.995),
+      /** The refill lead time: how long a launch takes to be warm, with a margin. */
       horizonSeconds: secondsOrZero(300),
     })
     .prefault({}),
@@ -568,6 +590,15 @@ export const ConfigSchema = z
         : undefined;
       if (stateProblem)
         ctx.addIssue({ code: 'custom', path: ['pools', i, 'warm', 'state'], message: stateProblem });
+
+      if (clean(['pools', i, 'template', 'params'])) {
+        for (const problem of templateParamsProblems(provider, pool.template.params))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['pools', i, 'template', 'params', problem.param],
+            message: problem.message,
+          });
+      }
 
       const hostNames = staticHostNames(provider);
       if (hostNames === undefined || !clean(['pools', i, 'warm', 'hosts'])) return;

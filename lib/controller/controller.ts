@@ -9,9 +9,16 @@ import { setMaxListeners } from 'node:events';
 import type { Clock } from '../clock/index.js';
 import { type PoolSpec, UnknownPoolError } from '../domain/index.js';
 import type { EventSink } from '../events/index.js';
-import { type HoltState, holtForecast, holtUpdate } from '../forecast/index.js';
 import type { Logger } from '../log/index.js';
-import { type DesiredHistory, desiredFromMetric, stabilise, warmTargets } from '../policy/index.js';
+import {
+  type DesiredHistory,
+  desiredFromMetric,
+  predictivePolicy,
+  stabilise,
+  type WarmPolicy,
+  type WarmPolicyState,
+  warmTargets,
+} from '../policy/index.js';
 import {
   countPool,
   demote,
@@ -25,6 +32,9 @@ import type { CloudProvider } from '../providers/index.js';
 import { intervalStart, MetricAggregator, type MetricSample, reduce } from '../signals/index.js';
 import type { StateStore } from '../store/index.js';
 
+/** What a host counts as free before this pool's instances on it are taken off (warmTargets' spread). */
+const LOAD_ROOM = 1_000_000;
+
 /** Where ingested batch keys are marked in the store: not a pool name (those match [a-z0-9-]). */
 const INGEST_NAMESPACE = '_ingest';
 
@@ -32,7 +42,8 @@ const INGEST_NAMESPACE = '_ingest';
 export interface PoolPolicyState {
   desired: number;
   history: DesiredHistory;
-  forecast?: HoltState;
+  /** The warm policy's own state (its forecaster's). */
+  forecast?: WarmPolicyState;
   /** Start of the last closed interval the forecast learned from. */
   forecastAt?: number;
   /** What the forecast added to the warm pool, held like scale-in over the stabilisation window. */
@@ -84,6 +95,11 @@ export interface ControllerOptions {
   owner?: string;
   /** Warm hits and cold misses per pool, counted from the promotion events, shown in status. */
   promotions?: ReadonlyMap<string, { warmHits: number; coldMisses: number }>;
+  /**
+   * How a pool sizes its warm pool beyond the per-host targets; the pool's forecast config by default. The
+   * simulator swaps in its baselines (a clairvoyant pool) here.
+   */
+  warmPolicy?: (spec: PoolSpec) => WarmPolicy;
 }
 
 export interface PoolStatus extends PoolCounts {
@@ -99,6 +115,7 @@ export class Controller {
   private readonly contexts = new Map<string, PoolContext>();
   private readonly inflight = new Map<string, Set<Promise<unknown>>>();
   private readonly refilling = new Set<string>();
+  private readonly policies = new WeakMap<PoolSpec, WarmPolicy>();
   private readonly abort = new AbortController();
   private readonly lastTargets = new Map<
     string,
@@ -240,39 +257,65 @@ export class Controller {
     const spec = effectiveSpec(base.spec, prev?.override);
     const ctx: PoolContext = spec === base.spec ? base : { ...base, spec };
     const closedAt = intervalStart(now, spec.capacity.intervalMs) - spec.capacity.intervalMs;
-    const closed =
-      breach === undefined ? await store.getInterval(spec.name, spec.capacity.metric, closedAt) : undefined;
+    const [closed, open] =
+      breach === undefined
+        ? await Promise.all([
+            store.getInterval(spec.name, spec.capacity.metric, closedAt),
+            store.getInterval(spec.name, spec.capacity.metric, closedAt + spec.capacity.intervalMs),
+          ])
+        : [undefined, undefined];
     const value = breach ?? (closed ? reduce(closed, spec.capacity.aggregate) : prev?.lastValue);
     const floor = Math.max(0, ...Object.values(prev?.holds ?? {}));
     const measured = value === undefined ? spec.bounds.minActive : desiredFromMetric(spec, value);
-    const raw = Math.min(spec.bounds.maxActive, Math.max(measured, floor));
+    // The open interval cannot scale in (it has not closed) but holds scale-in above what it already asks.
+    const opened = open ? desiredFromMetric(spec, reduce(open, spec.capacity.aggregate)) : 0;
+    const learned = Math.min(spec.bounds.maxActive, Math.max(measured, floor));
+    const raw = Math.max(learned, Math.min(spec.bounds.maxActive, opened));
     const { desired, history } = stabilise(spec, prev?.history ?? [], now, raw);
     // The forecast learns once per closed interval, from measured demand only: the floor used before any
     // metric arrived is not a trend, and a breach is a partial interval.
     const learn = closed !== undefined && (prev?.forecastAt ?? Number.NEGATIVE_INFINITY) < closedAt;
-    const forecast =
-      spec.forecast.kind !== 'holt'
-        ? undefined
-        : learn
-          ? holtUpdate(prev?.forecast, raw, closedAt, {
-              alpha: spec.forecast.alpha,
-              beta: spec.forecast.beta,
-            })
-          : prev?.forecast;
-    // The forecast's extra rises at once and falls only after the stabilisation window, as scale-in does:
-    // a warm target that swings with every noisy tick launches instances only to trim them again.
-    const rise = forecast
-      ? Math.max(0, Math.ceil(holtForecast(forecast, spec.forecast.horizonMs) - desired))
-      : 0;
-    const extra = stabilise(spec, prev?.extraHistory ?? [], now, rise);
-    // A manual warm-per-host wins over the forecast.
-    const targets = warmTargets(spec, prev?.override?.warmPerHost === undefined ? extra.desired : 0);
+    const warm = this.warmPolicy(spec).decide({
+      spec,
+      now,
+      desired,
+      ...(learn ? { observed: { at: closedAt, demand: learned } } : {}),
+      state: prev?.forecast,
+    });
+    // The forecast's extra rises at once and falls once a lead time has passed (or the stabilisation
+    // window, if shorter): the instances launched for the coming lead time are kept for it, and a target
+    // that swings with every noisy tick would launch instances only to trim them again.
+    const extra = stabilise(
+      {
+        scaleIn: {
+          ...spec.scaleIn,
+          stabilisationMs: Math.min(spec.scaleIn.stabilisationMs, spec.forecast.horizonMs),
+        },
+      },
+      prev?.extraHistory ?? [],
+      now,
+      warm.extra,
+    );
+    const [records, reserved] = await Promise.all([store.list(spec.name), store.reservedSlots(spec.name)]);
+    const counts = countPool(spec, records);
+    // A manual warm-per-host wins over the forecast. Extra warm instances go to the hosts this pool loads
+    // least (a stand-in for free capacity that costs no call to the cloud; refill checks the real room).
+    const load = new Map(
+      counts.hosts.map((h) => [h.name, LOAD_ROOM - (h.active + h.warm + h.booting + h.promoting)]),
+    );
+    const held = new Map(counts.hosts.map((h) => [h.name, h.warm + h.booting + h.returning]));
+    const targets = warmTargets(
+      spec,
+      prev?.override?.warmPerHost === undefined ? extra.desired : 0,
+      load,
+      held,
+    );
     const next: PoolPolicyState = {
       ...(prev?.override ? { override: prev.override } : {}),
       ...(prev?.holds ? { holds: prev.holds } : {}),
       desired,
       history,
-      ...(forecast ? { forecast } : {}),
+      ...(warm.state ? { forecast: warm.state } : {}),
       extraHistory: extra.history,
       ...(learn
         ? { forecastAt: closedAt }
@@ -287,15 +330,20 @@ export class Controller {
       return;
     }
 
-    const counts = countPool(spec, await store.list(spec.name));
-    if (desired > counts.serving) {
+    // Cold launches a promotion has reserved but not yet recorded are on their way into service too.
+    const serving = counts.serving + reserved;
+    if (desired > serving) {
+      this.track(spec.name, promote(ctx, desired - serving, { reason: 'metric', signal: this.abort.signal }));
+    } else if (desired < serving && counts.active > 0) {
+      const n = Math.min(counts.active, serving - desired);
+      this.lastTargets.set(spec.name, { ctx, targets });
+      // The refill waits for the demotion: instances going back to the pool fill it first, rather than a
+      // refill launching new ones for the same targets while the demotion deletes the old as surplus.
       this.track(
         spec.name,
-        promote(ctx, desired - counts.serving, { reason: 'metric', signal: this.abort.signal }),
+        demote(ctx, n, { targets, signal: this.abort.signal }).finally(() => this.startRefill(spec.name)),
       );
-    } else if (desired < counts.serving && counts.active > 0) {
-      const n = Math.min(counts.active, counts.serving - desired);
-      this.track(spec.name, demote(ctx, n, { targets, signal: this.abort.signal }));
+      return;
     }
     this.lastTargets.set(spec.name, { ctx, targets });
     this.startRefill(spec.name);
@@ -463,6 +511,16 @@ export class Controller {
   async stop(): Promise<void> {
     this.abort.abort(new Error('controller stopping'));
     await this.idle();
+  }
+
+  /** The pool's warm policy, built once per spec (a reload or an override brings a new one). */
+  private warmPolicy(spec: PoolSpec): WarmPolicy {
+    let policy = this.policies.get(spec);
+    if (!policy) {
+      policy = (this.options.warmPolicy ?? predictivePolicy)(spec);
+      this.policies.set(spec, policy);
+    }
+    return policy;
   }
 
   private startRefill(pool: string): void {

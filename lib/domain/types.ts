@@ -84,6 +84,9 @@ export interface PoolTemplate {
   generation: number;
 }
 
+export const FORECAST_KINDS = ['none', 'holt', 'holt-winters', 'burst'] as const;
+export type ForecastKind = (typeof FORECAST_KINDS)[number];
+
 export interface PoolSpec {
   name: string;
   /** Name of the provider (as configured) that runs this pool. */
@@ -116,11 +119,16 @@ export interface PoolSpec {
     reuse: boolean;
   };
   forecast: {
-    kind: 'none' | 'holt';
-    /** Smoothing of the level (0..1). */
-    alpha: number;
+    /** The predictor of demand: none (per-host targets only), holt, holt-winters, or burst (reserve). */
+    kind: ForecastKind;
+    /** Smoothing of the level (0..1); unset, the forecaster's own default. */
+    alpha?: number;
     /** Smoothing of the trend (0..1). */
-    beta: number;
+    beta?: number;
+    /** Smoothing of the daily profile (0..1; holt-winters). */
+    gamma?: number;
+    /** The pool holds the demand forecast at this quantile (0.5..1): its upper bound, not its mean. */
+    quantile: number;
     /** How far ahead the pool must hold (ms): the refill lead time. */
     horizonMs: number;
   };

@@ -1,1 +1,11 @@
 export { clamp, type DesiredHistory, desiredFromMetric, stabilise, warmTargets } from './target.js';
+export {
+  decisionWindow,
+  FIXED_POOL,
+  oraclePolicy,
+  predictivePolicy,
+  type WarmDecision,
+  type WarmInput,
+  type WarmPolicy,
+  type WarmPolicyState,
+} from './warm.js';

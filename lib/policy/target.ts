@@ -23,7 +23,7 @@ export type DesiredHistory = Array<[number, number]>;
  * between two peaks does not throw away instances the next peak needs (as Kubernetes' HPA does).
  */
 export function stabilise(
-  spec: PoolSpec,
+  spec: Pick<PoolSpec, 'scaleIn'>,
   history: DesiredHistory,
   now: number,
   desired: number,
@@ -48,13 +48,15 @@ function compact(history: DesiredHistory): DesiredHistory {
 
 /**
  * Warm target per host: each host's configured target, plus `extra` instances (what the forecast says
- * demand may add before a refill lands) spread one at a time to the host with the most free capacity,
+ * demand may add before a refill lands): first on the hosts that already hold (`held`: warm, booting or
+ * returning) instances beyond their target, then one at a time to the host with the most free capacity,
  * each within its host maximum, and the total within the pool's warm maximum.
  */
 export function warmTargets(
   spec: PoolSpec,
   extra: number,
   freeSlots: ReadonlyMap<string, number> = new Map(),
+  held: ReadonlyMap<string, number> = new Map(),
 ): Map<string, number> {
   const targets = new Map<string, number>();
   let total = 0;
@@ -67,6 +69,17 @@ export function warmTargets(
   // to the first host in config order until its max instead of spreading over the hosts.
   const free = new Map(spec.hosts.map((h) => [h.name, freeSlots.get(h.name) ?? Number.MAX_SAFE_INTEGER]));
   let left = Math.max(0, Math.ceil(extra));
+  // Extras stay first where warm instances already are or are on their way: moving a target to another
+  // host would delete a ready instance there only to boot a new one here.
+  for (const h of spec.hosts) {
+    const t = targets.get(h.name)!;
+    const keep = Math.min(left, (held.get(h.name) ?? 0) - t, h.max - t, spec.bounds.maxWarm - total);
+    if (keep <= 0) continue;
+    targets.set(h.name, t + keep);
+    free.set(h.name, free.get(h.name)! - keep);
+    total += keep;
+    left -= keep;
+  }
   while (left > 0 && total < spec.bounds.maxWarm) {
     let best: string | undefined;
     let bestFree = Number.NEGATIVE_INFINITY;

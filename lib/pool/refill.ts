@@ -108,9 +108,16 @@ export async function refill(
   const launches: Launched[] = [];
   let trim: InstanceRecord[] = [];
   try {
-    const [records, capacity] = await Promise.all([store.list(spec.name), provider.hosts()]);
-    const free = new Map(capacity.map((c) => [c.name, Math.max(0, c.capacity - c.used)]));
-    const plan = planRefill(ctx, records, targets, free);
+    const records = await store.list(spec.name);
+    // Ask the cloud for free capacity only when something is to be launched: most refills find the pool
+    // at target, and a hypervisor listing on every tick is load on the cloud's API for nothing.
+    const unbounded = new Map(spec.hosts.map((h) => [h.name, Number.MAX_SAFE_INTEGER]));
+    let plan = planRefill(ctx, records, targets, unbounded);
+    if (plan.launch.size > 0) {
+      const capacity = await provider.hosts();
+      const free = new Map(capacity.map((c) => [c.name, Math.max(0, c.capacity - c.used)]));
+      plan = planRefill(ctx, records, targets, free);
+    }
     trim = plan.trim;
     const perHost = new Map<string, Semaphore>();
     const jobs: string[] = [];

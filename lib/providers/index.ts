@@ -1,5 +1,6 @@
 export * from './ec2/index.js';
 export * from './errors.js';
+export * from './openstack/index.js';
 export type {
   CloudProvider,
   CreateRequest,

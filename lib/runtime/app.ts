@@ -100,7 +100,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { loaded, log } = options;
   const { config } = loaded;
   const clock = options.clock ?? clockFor(config);
-  const providers = buildProviders(config, clock);
+  const providers = buildProviders(config, clock, { log, ...(options.env ? { env: options.env } : {}) });
   const store = options.store ?? buildStore(config, clock, options.env ?? {}).store;
   const counter = new PromotionCounter();
   // The events topic's sink exists only once Kafka is connected, after the controller.

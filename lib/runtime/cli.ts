@@ -2,6 +2,7 @@
  * The `warmpool` command.
  *   warmpool run [--config F] [--port N] [--host H] [--no-synthetic] [--log-level L]
  *   warmpool validate <config>
+ *   warmpool simulate --trace T.csv …   (the what-if simulator: lib/runtime/simulate-cli.ts)
  *   warmpool pools | pool set|clear | promote   (the admin API: lib/runtime/admin-client.ts)
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
@@ -11,6 +12,7 @@ import { adminCommand } from './admin-client.js';
 import { describeSetup, startRuntime } from './app.js';
 import { kafkaSettings } from './kafka.js';
 import { clockFor } from './providers.js';
+import { SIMULATE_USAGE, simulateCommand } from './simulate-cli.js';
 import { buildStore } from './store.js';
 
 const USAGE = `usage: warmpool <command> [options]
@@ -23,7 +25,7 @@ commands:
       pools apply while it runs. The admin API (below) is on when WARMPOOL_ADMIN_TOKEN is set.
   validate FILE
       check a config file; prints one line per problem and exits 1 if any.
-  pools [--json]
+${SIMULATE_USAGE}  pools [--json]
       every pool of a running controller: counts, override, and one row per host.
   pool set NAME [--warm-per-host N] [--min N] [--max N]
       override the pool by hand: N warm instances on every host, at least / at most N in service.
@@ -45,6 +47,12 @@ export async function main(argv: string[]): Promise<number> {
       return run(rest);
     case 'validate':
       return validate(rest);
+    case 'simulate':
+      return simulateCommand(rest, {
+        stdout: (text) => process.stdout.write(text),
+        stderr: (text) => process.stderr.write(text),
+        progress: process.stderr.isTTY === true,
+      });
     case 'pools':
     case 'pool':
     case 'promote':

@@ -44,7 +44,7 @@ export function lambdaController(env: NodeJS.ProcessEnv = process.env): Promise<
     log.info({ store: describe }, 'warmpool lambda controller ready');
     return new Controller({
       pools: loaded.pools,
-      providers: buildProviders(loaded.config, clock),
+      providers: buildProviders(loaded.config, clock, { log, env }),
       store,
       clock,
       events: { emit: (e) => log.info({ event: e.type, pool: e.pool, ...e.data }, `pool event: ${e.type}`) },

@@ -1,15 +1,30 @@
 import { type Clock, ScaledClock, SystemClock } from '../clock/index.js';
 import { simHosts, type WarmpoolConfig } from '../config/index.js';
-import { type CloudProvider, Ec2Provider } from '../providers/index.js';
+import type { Logger } from '../log/index.js';
+import {
+  type CloudProvider,
+  Ec2Provider,
+  loadOpenStackCredentials,
+  OpenStackProvider,
+} from '../providers/index.js';
 import { SimCloud } from '../providers/sim/index.js';
+
+export interface BuildProvidersOptions {
+  /** Where adapters log what an operator should know (e.g. openstack falling back from pinned hosts). */
+  log?: Logger;
+  /** Where OpenStack credentials (OS_*, OS_CLOUD, OS_CLIENT_CONFIG_FILE) are read; `process.env` by default. */
+  env?: NodeJS.ProcessEnv;
+}
 
 /**
  * One adapter per configured provider, by name. The only place that knows every adapter: controllers see
- * the CloudProvider port, adapters never see a controller.
+ * the CloudProvider port, adapters never see a controller. An openstack provider reads its credentials here
+ * (clouds.yaml or OS_*), and throws OpenStackConfigError naming what is missing.
  */
 export function buildProviders(
   config: Pick<WarmpoolConfig, 'providers'> & Partial<Pick<WarmpoolConfig, 'pools'>>,
   clock: Clock,
+  options: BuildProvidersOptions = {},
 ): Map<string, CloudProvider> {
   const providers = new Map<string, CloudProvider>();
   for (const [name, p] of Object.entries(config.providers)) {
@@ -33,6 +48,28 @@ export function buildProviders(
           }),
         );
         break;
+      case 'openstack': {
+        const found = loadOpenStackCredentials({
+          ...(p.cloud === undefined ? {} : { cloud: p.cloud }),
+          ...(options.env === undefined ? {} : { env: options.env }),
+        });
+        const region = p.region ?? found.region;
+        providers.set(
+          name,
+          new OpenStackProvider({
+            clock,
+            credentials: found.credentials,
+            ...(region === undefined ? {} : { region }),
+            interface: p.interface ?? found.interface ?? 'public',
+            hosts: p.hosts,
+            placement: p.placement,
+            maxConcurrency: p.maxConcurrency,
+            requestTimeoutMs: Math.round(p.requestTimeoutSeconds * 1000),
+            ...(options.log ? { log: options.log.child({ provider: name }) } : {}),
+          }),
+        );
+        break;
+      }
     }
   }
   return providers;

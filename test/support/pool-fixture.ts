@@ -5,7 +5,7 @@
  */
 import { VirtualClock } from '../../lib/clock/index.js';
 import { parseConfig, simHosts } from '../../lib/config/index.js';
-import type { InstanceRecord, PoolSpec, WarmState } from '../../lib/domain/index.js';
+import type { ForecastKind, InstanceRecord, PoolSpec, WarmState } from '../../lib/domain/index.js';
 import { MemoryEventSink } from '../../lib/events/index.js';
 import { silentLogger } from '../../lib/log/index.js';
 import { countPool, type PoolContext, type PoolCounts, refill } from '../../lib/pool/index.js';
@@ -36,7 +36,7 @@ export interface PoolFixtureOptions {
   generation?: number;
   maxWarmAgeSeconds?: number;
   stabilisationSeconds?: number;
-  forecast?: 'none' | 'holt';
+  forecast?: ForecastKind;
   perInstance?: number;
   seed?: number;
   owner?: string;

@@ -129,7 +129,7 @@ describe('valid configs', () => {
         bounds: { minActive: 2, maxActive: 100, maxWarm: 15 },
         capacity: { metric: 'requests_per_s', perInstance: 100, aggregate: 'avg', intervalMs: 10_000 },
         scaleIn: { stabilisationMs: 300_000, reuse: true },
-        forecast: { kind: 'holt', alpha: 0.5, beta: 0.3, horizonMs: 300_000 },
+        forecast: { kind: 'holt-winters', quantile: 0.995, horizonMs: 300_000 },
         promotion: { concurrency: 32, wakeTimeoutMs: 120_000 },
         refill: { maxLaunchesPerHost: 4, concurrency: 16, bootTimeoutMs: 900_000 },
         hygiene: { maxWarmAgeMs: 0, leaseMs: 120_000 },
@@ -244,7 +244,7 @@ ${extra}`;
     [
       'unknown forecast kind',
       poolWith('{ hosts: [sim-host-01] }', '    forecast: { kind: arima }'),
-      'pools[0].forecast.kind: must be one of: none, holt (got "arima")',
+      'pools[0].forecast.kind: must be one of: none, holt, holt-winters, burst (got "arima")',
     ],
     [
       'unknown warm state',
@@ -294,8 +294,8 @@ ${extra}`;
   });
 
   it('a provider kind that does not exist yet', () => {
-    expect(problemsOf(BASE.replace('kind: sim, hosts: 4', 'kind: openstack'))).toEqual([
-      'providers.sim.kind: must be one of: sim, ec2 (got "openstack")',
+    expect(problemsOf(BASE.replace('kind: sim, hosts: 4', 'kind: gce'))).toEqual([
+      'providers.sim.kind: must be one of: sim, ec2, openstack (got "gce")',
     ]);
   });
 

@@ -146,7 +146,8 @@ describe('Controller', () => {
   it('raises warm targets ahead of a rising load and spreads them over the hosts', async () => {
     const { fx, ctl } = setup({ forecast: 'holt', maxPerHost: 10 });
     // desired 2, 3, 4, 5 at 10 s intervals. Holt (alpha 0.5, beta 0.3) ends at level 4.33875 and trend
-    // 0.0550125/s: 300 s ahead that is 20.84, 15.84 above desired, so 16 extra warm over the base 6.
+    // 0.0550125/s: 300 s ahead that is 20.84, 15.84 above desired. The pool holds the upper bound, so at
+    // least 16 extra warm over the base 6, within the hosts' maximum of 3 × 10.
     for (const [i, value] of [200, 300, 400, 500].entries()) {
       await fx.clock.advance(i * 10_000 - fx.clock.now());
       await observe(fx, ctl, value);
@@ -155,8 +156,24 @@ describe('Controller', () => {
     await fx.clock.run(() => ctl.idle());
 
     const s = await poolStatus(ctl);
-    expect(s).toMatchObject({ desired: 5, active: 5, warmTarget: 22, warm: 22 });
-    expect(s.hosts.map((h) => h.warm)).toEqual([8, 7, 7]);
+    expect(s).toMatchObject({ desired: 5, active: 5 });
+    expect(s.warm).toBe(s.warmTarget);
+    expect(s.warmTarget).toBeGreaterThanOrEqual(6 + 16);
+    expect(s.warmTarget).toBeLessThanOrEqual(30);
+    // Spread over the hosts by what each already carries of the pool (active and warm alike).
+    const load = s.hosts.map((h) => h.warm + h.active);
+    expect(Math.max(...load) - Math.min(...load)).toBeLessThanOrEqual(2);
+  });
+
+  it('holds only the configured warm targets without a forecast, whatever the load does', async () => {
+    const { fx, ctl } = setup({ forecast: 'none', maxPerHost: 10 });
+    for (const [i, value] of [200, 300, 400, 500].entries()) {
+      await fx.clock.advance(i * 10_000 - fx.clock.now());
+      await observe(fx, ctl, value);
+      await fx.clock.run(() => ctl.tick());
+    }
+    await fx.clock.run(() => ctl.idle());
+    expect(await poolStatus(ctl)).toMatchObject({ desired: 5, active: 5, warmTarget: 6, warm: 6 });
   });
 
   it('acts on a burst in the open interval at once, without waiting for a tick or the interval to close', async () => {

@@ -91,8 +91,6 @@ const TOMBSTONES_KEPT = 10_000;
 
 const DEFAULT_SEED = 0x5eed;
 
-const ignore = () => undefined;
-
 function view(inst: SimInstance): ProviderInstance {
   const v: ProviderInstance = {
     id: inst.id,
@@ -335,9 +333,11 @@ export class SimCloud implements CloudProvider {
       return Promise.resolve(result);
     }
     return new Promise<WaitResult>((resolve, reject) => {
-      const timer = new AbortController();
+      let finished = false;
+      let cancelTimeout: Cancel = () => undefined;
       const cleanup = () => {
-        timer.abort();
+        finished = true;
+        cancelTimeout();
         signal?.removeEventListener('abort', onAbort);
         for (const id of pending) this.unwatch(id, waiter);
       };
@@ -356,11 +356,11 @@ export class SimCloud implements CloudProvider {
       };
       for (const id of pending) this.watch(id, waiter);
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.clock.sleep(options.timeoutMs, timer.signal).then(() => {
-        if (timer.signal.aborted) return;
+      cancelTimeout = after(this.clock, options.timeoutMs, () => {
+        if (finished) return;
         result.timedOut.push(...pending);
         waiter.finish();
-      }, ignore);
+      });
     });
   }
 
