@@ -43,6 +43,8 @@ interface FakeServer {
   updated: number;
   deleted: boolean;
   fault?: string;
+  /** Another project's server: listings do not show it, a GET by id (as admin) does. */
+  foreign?: boolean;
 }
 
 interface Seen {
@@ -253,6 +255,7 @@ class FakeCloud {
     const tags = s.query.get('tags')?.split(',') ?? [];
     const limit = Number(s.query.get('limit') ?? 1000);
     const all = [...this.servers.values()]
+      .filter((v) => !v.foreign)
       .filter((v) => (since ? v.updated >= Date.parse(since) : !v.deleted))
       .filter((v) => tags.every((t) => v.tags.includes(t)))
       .sort((a, b) => b.created - a.created || (a.id < b.id ? -1 : 1));
@@ -574,6 +577,41 @@ describe('waitFor', () => {
     expect(res.ready.map((r) => r.id)).toEqual([inst.id]);
     // Metadata of the server as last seen, though the DELETED listing has none.
     expect(res.ready[0]!.pool).toBe('web');
+  });
+
+  it('follows a server its listings do not show (another project’s) by asking for it until it is gone', async () => {
+    const cloud = await fakeCloud((c) => {
+      c.stepMs = 300;
+    });
+    const p = provider(cloud);
+    const inst = await launch(p);
+    await running(p, [inst.id]);
+    cloud.servers.get(inst.id)!.foreign = true;
+    await p.delete(inst.id);
+    const before = cloud.seen.length;
+    const res = await p.waitFor([inst.id], 'deleted', { timeoutMs: 10_000 });
+    expect(res.ready.map((r) => r.id)).toEqual([inst.id]);
+    const gets = cloud.seen.slice(before).filter((s) => s.path.endsWith(`/servers/${inst.id}`));
+    // Still deleting at the first ask; gone (404) at a later one.
+    expect(gets.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('asks by id for a server the listings stopped showing, rather than waiting to the deadline', async () => {
+    const cloud = await fakeCloud((c) => {
+      c.stepMs = 100;
+    });
+    const p = provider(cloud, { staleAfterMs: 200 });
+    const inst = await launch(p);
+    await running(p, [inst.id]);
+    // A wait that first sees the server, which then drops out of every listing (as a purged deletion does).
+    const waiting = p.waitFor([inst.id], 'deleted', { timeoutMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 50));
+    cloud.servers.get(inst.id)!.foreign = true;
+    await p.delete(inst.id);
+    const started = Date.now();
+    const res = await waiting;
+    expect(res.ready.map((r) => r.id)).toEqual([inst.id]);
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it('times out what does not arrive, and aborts on the signal', async () => {

@@ -116,6 +116,11 @@ export interface OpenStackProviderOptions {
    * 5 s: the Date header has whole seconds, and a change may be committed just after a listing read.
    */
   changesSinceMarginMs?: number;
+  /**
+   * A server `waitFor` waits on that no listing has shown for this long is asked for by id, default 15 s:
+   * a deletion Nova already purged, or a change a listing missed, must not hold a wait to its deadline.
+   */
+  staleAfterMs?: number;
   /** Renew the token when less than this is left, default 5 minutes. */
   tokenRefreshMarginMs?: number;
   /** Servers per page of a listing, default 1000. */
@@ -159,6 +164,7 @@ export class OpenStackProvider implements CloudProvider {
   private readonly pollInitialMs: number;
   private readonly pollMaxMs: number;
   private readonly marginMs: number;
+  private readonly staleAfterMs: number;
   private readonly names = new Map<string, { id: string; at: number }>();
 
   constructor(options: OpenStackProviderOptions) {
@@ -182,6 +188,7 @@ export class OpenStackProvider implements CloudProvider {
     this.pollInitialMs = options.poll?.initialMs ?? 1_000;
     this.pollMaxMs = Math.max(this.pollInitialMs, options.poll?.maxMs ?? 5_000);
     this.marginMs = options.changesSinceMarginMs ?? 5_000;
+    this.staleAfterMs = options.staleAfterMs ?? 15_000;
     const http = new Http({
       timeoutMs: options.requestTimeoutMs ?? 30_000,
       maxConcurrency: options.maxConcurrency ?? 10,
@@ -367,6 +374,10 @@ export class OpenStackProvider implements CloudProvider {
     const result: WaitResult = { ready: [], failed: [], timedOut: [] };
     const pending = new Set(ids);
     const seen = new Map<string, ProviderInstance>();
+    // Servers that warmpool's listing does not show (another project's, or untagged): asked for one by one.
+    const direct = new Set<string>();
+    // When each pending server was last heard of, by listing or by id.
+    const heard = new Map<string, number>([...pending].map((id) => [id, this.clock.now()]));
     const deadline = this.clock.now() + Math.max(0, options.timeoutMs);
     let since: number | undefined;
     let delay = this.pollInitialMs;
@@ -375,8 +386,8 @@ export class OpenStackProvider implements CloudProvider {
       try {
         since =
           since === undefined
-            ? await this.firstRound(pending, want, seen, result, signal)
-            : await this.laterRound(since, pending, want, seen, result, signal);
+            ? await this.firstRound(pending, want, seen, result, signal, direct)
+            : await this.laterRound(since, pending, want, seen, result, signal, direct, heard);
       } catch (err) {
         if (signal?.aborted) throw signal.reason;
         if (!isRetryable(err)) throw err;
@@ -403,18 +414,35 @@ export class OpenStackProvider implements CloudProvider {
     seen: Map<string, ProviderInstance>,
     result: WaitResult,
     signal: AbortSignal | undefined,
+    direct: Set<string>,
   ): Promise<number> {
     const listing = await this.nova.listServers({ tags: MANAGED_TAG }, signal);
     const found = new Map(listing.servers.map((s) => [s.id, s]));
-    const missing: string[] = [];
     for (const id of [...pending]) {
       const server = found.get(id);
       if (server) this.settle(id, viewOf(server, this.naming), want, seen, result, pending);
-      else missing.push(id);
+      else direct.add(id);
     }
-    // Not among warmpool's live servers: gone, or never tagged by warmpool. Ask for each.
+    // Not among warmpool's live servers: gone, never tagged by warmpool, or another project's (which the
+    // changes-since listings of later rounds do not show either). Ask for each, now and in later rounds.
+    await this.askEach(direct, want, seen, result, pending, signal);
+    return listing.serverTime ?? this.clock.now();
+  }
+
+  private async askEach(
+    direct: Set<string>,
+    want: ProviderStatus,
+    seen: Map<string, ProviderInstance>,
+    result: WaitResult,
+    pending: Set<string>,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     await Promise.all(
-      missing.map(async (id) => {
+      [...direct].map(async (id) => {
+        if (!pending.has(id)) {
+          direct.delete(id);
+          return;
+        }
         let server: NovaServer | undefined;
         try {
           server = await this.nova.getServer(id, signal);
@@ -423,9 +451,9 @@ export class OpenStackProvider implements CloudProvider {
         }
         if (server) this.settle(id, viewOf(server, this.naming), want, seen, result, pending);
         else this.gone(id, want, seen, result, pending);
+        if (!pending.has(id)) direct.delete(id);
       }),
     );
-    return listing.serverTime ?? this.clock.now();
   }
 
   /** Lists what changed since `since` and settles what it can; returns Nova's time of the listing. */
@@ -436,14 +464,27 @@ export class OpenStackProvider implements CloudProvider {
     seen: Map<string, ProviderInstance>,
     result: WaitResult,
     signal: AbortSignal | undefined,
+    direct: Set<string>,
+    heard: Map<string, number>,
   ): Promise<number> {
     const from = new Date(Math.max(0, since - this.marginMs)).toISOString();
     const listing = await this.nova.listServers({ 'changes-since': from }, signal);
+    const now = this.clock.now();
     for (const server of listing.servers) {
       if (!pending.has(server.id)) continue;
+      heard.set(server.id, now);
       this.settle(server.id, viewOf(server, this.naming), want, seen, result, pending);
     }
-    return listing.serverTime ?? this.clock.now();
+    // A server the listings have not shown for a while is asked for by id: a deletion Nova already purged,
+    // or a change the listing missed, must not keep a wait going until its deadline.
+    for (const id of pending) {
+      if (now - (heard.get(id) ?? 0) >= this.staleAfterMs) {
+        direct.add(id);
+        heard.set(id, now);
+      }
+    }
+    await this.askEach(direct, want, seen, result, pending, signal);
+    return listing.serverTime ?? now;
   }
 
   private settle(
