@@ -12,11 +12,11 @@ import {
   POLICY_NAMES,
   PolicyError,
   parsePolicy,
+  plotSvg,
   type SimulateReport,
   simulate,
   TraceError,
 } from '../sim/index.js';
-import { plotSvg } from '../sim/plot.js';
 
 export const SIMULATE_USAGE = `  simulate --trace FILE.csv [--config FILE] [--pool NAME] [--policy P ...] [--per-instance V |
            --peak-instances N] [--target PCT] [--warmup-hours H] [--threads N] [--json] [--plot OUT.svg]

@@ -4,6 +4,7 @@
  */
 export { type Measured, Meter, quantile } from './meter.js';
 export { ObservedStore, type StateChange } from './observe.js';
+export { plotSvg } from './plot.js';
 export {
   POLICY_NAMES,
   type PolicyChoice,

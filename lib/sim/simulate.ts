@@ -59,10 +59,15 @@ export interface SimulateReport {
   policies: Record<string, PolicyReport>;
 }
 
+/** What each sim host can hold: room for twice the peak over the hosts, and a few to spare. */
+function roomPerHost(peak: number, hosts: number): number {
+  return Math.ceil((2 * Math.max(1, peak)) / hosts) + 4;
+}
+
 /** The default simulated setup: one pool over `hosts` sim hosts with room for twice the peak. */
 export function defaultSimConfig(peak: number, stepMs: number, hosts = DEFAULT_HOSTS): LoadedConfig {
   const names = Array.from({ length: hosts }, (_, i) => `sim-host-${String(i + 1).padStart(2, '0')}`);
-  const perHost = Math.ceil((2 * Math.max(1, peak)) / hosts) + 4;
+  const perHost = roomPerHost(peak, hosts);
   return parseConfig(
     {
       providers: { [SIM_PROVIDER]: { kind: 'sim', hosts: names, capacityPerHost: perHost, seed: 1 } },
@@ -106,7 +111,7 @@ function setup(
           // Another cloud's pool runs on sim hosts of the same names, with room for twice the peak.
           hosts: spec.hosts.map((h) => ({
             name: h.name,
-            capacity: Math.ceil((2 * peak) / spec.hosts.length) + 4,
+            capacity: roomPerHost(peak, spec.hosts.length),
           })),
           seed: 1,
         };

@@ -20,7 +20,6 @@ import {
   hostIdOf,
   isConflict,
   isNotFound,
-  type KeystoneCredentials,
   KeystoneSession,
   loadOpenStackCredentials,
   NovaClient,
@@ -28,59 +27,26 @@ import {
   type OpenStackProviderOptions,
   TAGS,
 } from '../../lib/providers/index.js';
+import { adminOpenStackEnv, needsOpenStack, openStackHosts } from '../support/openstack-env.js';
 import { describeProviderContract } from './provider.contract.js';
-
-const REQUIRED = [
-  'OS_AUTH_URL',
-  'WARMPOOL_OS_IMAGE',
-  'WARMPOOL_OS_FLAVOR',
-  'WARMPOOL_OS_HOSTS',
-  'WARMPOOL_OS_ADMIN_USERNAME',
-  'WARMPOOL_OS_ADMIN_PASSWORD',
-  'WARMPOOL_OS_ADMIN_PROJECT_NAME',
-] as const;
-const missing = REQUIRED.filter((name) => !process.env[name]);
 
 const TEN_MINUTES = 10 * 60_000;
 
-if (missing.length > 0) {
-  describe('CloudProvider contract: openstack (real Nova)', () => {
-    it('needs the OpenStack of infra/openstack/up', () => {
-      throw new Error(
-        `${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not set: start the project's OpenStack with ` +
-          '`infra/openstack/up`, then run this file with its environment: ' +
-          '`set -a && . .infra/openstack/env && set +a && npx vitest run test/contract/provider.openstack.test.ts`',
-      );
-    });
-  });
-} else {
+if (
+  needsOpenStack('CloudProvider contract: openstack (real Nova)', 'test/contract/provider.openstack.test.ts')
+) {
   describeRealNova();
 }
 
 function describeRealNova(): void {
   const env = process.env;
-  const hosts = env
-    .WARMPOOL_OS_HOSTS!.split(',')
-    .map((h) => h.trim())
-    .filter((h) => h !== '');
+  const hosts = openStackHosts(env);
   const template = {
     flavor: env.WARMPOOL_OS_FLAVOR!,
     image: env.WARMPOOL_OS_IMAGE!,
     network: env.WARMPOOL_OS_NETWORK ?? 'none',
   };
-  const adminCredentials: KeystoneCredentials = {
-    kind: 'password',
-    authUrl: env.OS_AUTH_URL!,
-    user: {
-      name: env.WARMPOOL_OS_ADMIN_USERNAME!,
-      domain: { name: env.WARMPOOL_OS_ADMIN_USER_DOMAIN_NAME ?? 'Default' },
-    },
-    password: env.WARMPOOL_OS_ADMIN_PASSWORD!,
-    project: {
-      name: env.WARMPOOL_OS_ADMIN_PROJECT_NAME!,
-      domain: { name: env.WARMPOOL_OS_ADMIN_PROJECT_DOMAIN_NAME ?? 'Default' },
-    },
-  };
+  const adminCredentials = loadOpenStackCredentials({ env: adminOpenStackEnv(env) }).credentials;
   const member = loadOpenStackCredentials({ env });
   const region = env.OS_REGION_NAME;
   const run = `${process.pid.toString(36)}${Date.now().toString(36).slice(-5)}`;

@@ -17,18 +17,9 @@ import { silentLogger } from '../../lib/log/index.js';
 import { type CloudProvider, isNotFound } from '../../lib/providers/index.js';
 import { buildProviders } from '../../lib/runtime/providers.js';
 import { MemoryStore } from '../../lib/store/index.js';
+import { adminOpenStackEnv, needsOpenStack, openStackHosts } from '../support/openstack-env.js';
 
 const env = process.env;
-const REQUIRED = [
-  'OS_AUTH_URL',
-  'WARMPOOL_OS_IMAGE',
-  'WARMPOOL_OS_FLAVOR',
-  'WARMPOOL_OS_HOSTS',
-  'WARMPOOL_OS_ADMIN_USERNAME',
-  'WARMPOOL_OS_ADMIN_PASSWORD',
-  'WARMPOOL_OS_ADMIN_PROJECT_NAME',
-] as const;
-const missing = REQUIRED.filter((name) => !env[name]);
 const POOL = `e2e-${process.pid}`;
 const TIMEOUT = 15 * 60_000;
 
@@ -49,18 +40,9 @@ async function until<T>(
   return last;
 }
 
-if (missing.length > 0) {
+if (needsOpenStack('warmpool on a real OpenStack', 'test/e2e/openstack.test.ts')) {
   describe('warmpool on a real OpenStack', () => {
-    it('needs the OpenStack of infra/openstack/up', () => {
-      throw new Error(
-        `${missing.join(', ')} not set: run \`infra/openstack/up\`, then this file with its environment ` +
-          '(`set -a && . .infra/openstack/env && set +a`)',
-      );
-    });
-  });
-} else {
-  describe('warmpool on a real OpenStack', () => {
-    const hosts = env.WARMPOOL_OS_HOSTS!.split(',');
+    const hosts = openStackHosts(env);
     const { config, pools } = parseConfig(
       {
         providers: {
@@ -86,19 +68,9 @@ if (missing.length > 0) {
       },
       'e2e',
     );
-    // Pinning a launch to a host is admin-only under Nova's default policy: the admin's password.
-    const adminEnv = {
-      OS_AUTH_URL: env.OS_AUTH_URL,
-      OS_AUTH_TYPE: 'password',
-      OS_USERNAME: env.WARMPOOL_OS_ADMIN_USERNAME,
-      OS_PASSWORD: env.WARMPOOL_OS_ADMIN_PASSWORD,
-      OS_PROJECT_NAME: env.WARMPOOL_OS_ADMIN_PROJECT_NAME,
-      OS_USER_DOMAIN_NAME: env.WARMPOOL_OS_ADMIN_USER_DOMAIN_NAME ?? 'Default',
-      OS_PROJECT_DOMAIN_NAME: env.WARMPOOL_OS_ADMIN_PROJECT_DOMAIN_NAME ?? 'Default',
-      OS_REGION_NAME: env.OS_REGION_NAME,
-    };
     const clock = new SystemClock();
-    const providers = buildProviders(config, clock, { env: adminEnv });
+    // Pinning a launch to a host is admin-only under Nova's default policy: the admin's password.
+    const providers = buildProviders(config, clock, { env: adminOpenStackEnv(env) });
     const nova: CloudProvider = providers.get('nova')!;
     const events = new MemoryEventSink();
     const store = new MemoryStore(clock);

@@ -66,18 +66,18 @@ export const OPENSTACK_PLACEMENTS = ['auto', 'pinned', 'hostId'] as const;
 /** How launches reach their host; see the module comment for the trade-off. */
 export type OpenStackPlacement = (typeof OPENSTACK_PLACEMENTS)[number];
 
+/** The warm states Nova holds a server in by an action (running needs none; hibernation is EC2's). */
+type NovaWarmState = Exclude<WarmState, 'running' | 'hibernated'>;
+type NovaAction = Readonly<Record<NovaWarmState, { action: string; policy: string }>>;
+
 /** Nova's action and policy rule for each sleep and wake. */
-const SLEEP: Readonly<
-  Record<Exclude<WarmState, 'running' | 'hibernated'>, { action: string; policy: string }>
-> = {
+const SLEEP: NovaAction = {
   paused: { action: 'pause', policy: 'os_compute_api:os-pause-server:pause' },
   suspended: { action: 'suspend', policy: 'os_compute_api:os-suspend-server:suspend' },
   shelved: { action: 'shelve', policy: 'os_compute_api:os-shelve:shelve' },
   stopped: { action: 'os-stop', policy: 'os_compute_api:servers:stop' },
 };
-const WAKE: Readonly<
-  Record<Exclude<WarmState, 'running' | 'hibernated'>, { action: string; policy: string }>
-> = {
+const WAKE: NovaAction = {
   paused: { action: 'unpause', policy: 'os_compute_api:os-pause-server:unpause' },
   suspended: { action: 'resume', policy: 'os_compute_api:os-suspend-server:resume' },
   shelved: { action: 'unshelve', policy: 'os_compute_api:os-shelve:unshelve' },

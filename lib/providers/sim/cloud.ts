@@ -28,7 +28,6 @@ import {
   type WaitResult,
 } from '../port.js';
 import { type LatencyModel, memoryImageMs, resolveLatency } from './latency.js';
-import { after } from './timer.js';
 import { TransferPool } from './transfer.js';
 
 /** The sim's API operations, as counted by `stats()` and targeted by `injectFault`. */
@@ -247,7 +246,7 @@ export class SimCloud implements CloudProvider {
     }
     inst.busy = true;
     this.changed(inst);
-    inst.step = after(this.clock, this.jittered(this.sleepMs(to)), () => {
+    inst.step = this.clock.after(this.jittered(this.sleepMs(to)), () => {
       inst.step = undefined;
       inst.status = to;
       inst.busy = false;
@@ -279,10 +278,10 @@ export class SimCloud implements CloudProvider {
     };
     if (from === 'shelved') {
       inst.step = this.transfers.start(inst.host, this.latency.imageBytes, () => {
-        inst.step = after(this.clock, this.jittered(this.latency.bootMs), awake);
+        inst.step = this.clock.after(this.jittered(this.latency.bootMs), awake);
       });
     } else {
-      inst.step = after(this.clock, this.jittered(this.wakeMs(from)), awake);
+      inst.step = this.clock.after(this.jittered(this.wakeMs(from)), awake);
     }
   }
 
@@ -297,7 +296,7 @@ export class SimCloud implements CloudProvider {
     inst.deleting = true;
     inst.busy = true;
     this.changed(inst);
-    after(this.clock, this.jittered(this.latency.deleteMs), () => this.remove(inst));
+    this.clock.after(this.jittered(this.latency.deleteMs), () => this.remove(inst));
   }
 
   async get(id: string): Promise<ProviderInstance> {
@@ -356,7 +355,7 @@ export class SimCloud implements CloudProvider {
       };
       for (const id of pending) this.watch(id, waiter);
       signal?.addEventListener('abort', onAbort, { once: true });
-      cancelTimeout = after(this.clock, options.timeoutMs, () => {
+      cancelTimeout = this.clock.after(options.timeoutMs, () => {
         if (finished) return;
         result.timedOut.push(...pending);
         waiter.finish();
@@ -518,9 +517,9 @@ export class SimCloud implements CloudProvider {
     const now = this.clock.now();
     const start = Math.max(now, this.schedulerFreeAt);
     this.schedulerFreeAt = start + this.jittered(this.latency.scheduleMs);
-    inst.step = after(this.clock, this.schedulerFreeAt - now, () => {
+    inst.step = this.clock.after(this.schedulerFreeAt - now, () => {
       inst.step = this.transfers.start(inst.host, this.latency.imageBytes, () => {
-        inst.step = after(this.clock, this.jittered(this.latency.bootMs), () => {
+        inst.step = this.clock.after(this.jittered(this.latency.bootMs), () => {
           inst.step = undefined;
           if (this.bootFails()) {
             inst.status = 'error';

@@ -6,7 +6,6 @@
  * is O(active transfers) per event and no polling, which keeps a 1000-instance launch cheap.
  */
 import type { Cancel, Clock } from '../../clock/index.js';
-import { after } from './timer.js';
 
 interface Transfer {
   host: string;
@@ -92,7 +91,7 @@ export class TransferPool {
       t.rate = Math.min(storeShare, hostShare);
       soonest = Math.min(soonest, Math.max(0, t.remaining) / t.rate);
     }
-    this.cancelTimer = after(this.clock, soonest, () => this.onTimer());
+    this.cancelTimer = this.clock.after(soonest, () => this.onTimer());
   }
 
   private onTimer(): void {
