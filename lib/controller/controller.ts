@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { Clock } from '../clock/index.js';
-import { type PoolSpec, UnknownPoolError } from '../domain/index.js';
+import { type InstanceRecord, type PoolSpec, UnknownPoolError } from '../domain/index.js';
 import type { EventSink } from '../events/index.js';
 import type { Logger } from '../log/index.js';
 import {
@@ -22,6 +22,7 @@ import {
 import {
   countPool,
   demote,
+  type HostTargets,
   type PoolContext,
   type PoolCounts,
   promote,
@@ -117,10 +118,8 @@ export class Controller {
   private readonly refilling = new Set<string>();
   private readonly policies = new WeakMap<PoolSpec, WarmPolicy>();
   private readonly abort = new AbortController();
-  private readonly lastTargets = new Map<
-    string,
-    { ctx: PoolContext; targets: ReadonlyMap<string, number> }
-  >();
+  /** Per pool, the last decision's spec and the warm instances it asked for beyond the per-host targets. */
+  private readonly lastDecision = new Map<string, { ctx: PoolContext; extra: WarmExtra }>();
 
   constructor(private readonly options: ControllerOptions) {
     this.owner = options.owner ?? `controller-${randomUUID().slice(0, 8)}`;
@@ -171,7 +170,7 @@ export class Controller {
     old.clear();
     for (const [name, ctx] of next) old.set(name, ctx);
     // The last decision's targets came from the old spec: refills wait for the next decision's.
-    for (const name of [...removed, ...added, ...changed]) this.lastTargets.delete(name);
+    for (const name of [...removed, ...added, ...changed]) this.lastDecision.delete(name);
     return { added, removed, changed };
   }
 
@@ -257,13 +256,15 @@ export class Controller {
     const spec = effectiveSpec(base.spec, prev?.override);
     const ctx: PoolContext = spec === base.spec ? base : { ...base, spec };
     const closedAt = intervalStart(now, spec.capacity.intervalMs) - spec.capacity.intervalMs;
-    const [closed, open] =
+    const [closed, open, records, reserved] = await Promise.all([
+      breach === undefined ? store.getInterval(spec.name, spec.capacity.metric, closedAt) : undefined,
       breach === undefined
-        ? await Promise.all([
-            store.getInterval(spec.name, spec.capacity.metric, closedAt),
-            store.getInterval(spec.name, spec.capacity.metric, closedAt + spec.capacity.intervalMs),
-          ])
-        : [undefined, undefined];
+        ? store.getInterval(spec.name, spec.capacity.metric, closedAt + spec.capacity.intervalMs)
+        : undefined,
+      store.list(spec.name),
+      store.reservedSlots(spec.name),
+    ]);
+    const counts = countPool(spec, records);
     const value = breach ?? (closed ? reduce(closed, spec.capacity.aggregate) : prev?.lastValue);
     const floor = Math.max(0, ...Object.values(prev?.holds ?? {}));
     const measured = value === undefined ? spec.bounds.minActive : desiredFromMetric(spec, value);
@@ -282,10 +283,10 @@ export class Controller {
       ...(learn ? { observed: { at: closedAt, demand: learned } } : {}),
       state: prev?.forecast,
     });
-    // The forecast's extra rises at once and falls once a lead time has passed (or the stabilisation
-    // window, if shorter): the instances launched for the coming lead time are kept for it, and a target
-    // that swings with every noisy tick would launch instances only to trim them again.
-    const extra = stabilise(
+    // The pool launches for what the policy asks now, and keeps what it asked for within the last lead time
+    // (or the stabilisation window, if shorter) before trimming: a warm instance deleted only to be launched
+    // again within a lead time costs more than keeping it, as a launch takes that long to become warm.
+    const kept = stabilise(
       {
         scaleIn: {
           ...spec.scaleIn,
@@ -296,33 +297,23 @@ export class Controller {
       now,
       warm.extra,
     );
-    const [records, reserved] = await Promise.all([store.list(spec.name), store.reservedSlots(spec.name)]);
-    const counts = countPool(spec, records);
-    // A manual warm-per-host wins over the forecast. Extra warm instances go to the hosts this pool loads
-    // least (a stand-in for free capacity that costs no call to the cloud; refill checks the real room).
-    const load = new Map(
-      counts.hosts.map((h) => [h.name, LOAD_ROOM - (h.active + h.warm + h.booting + h.promoting)]),
-    );
-    const held = new Map(counts.hosts.map((h) => [h.name, h.warm + h.booting + h.returning]));
-    const targets = warmTargets(
-      spec,
-      prev?.override?.warmPerHost === undefined ? extra.desired : 0,
-      load,
-      held,
-    );
+    // A manual warm-per-host wins over the forecast.
+    const manual = prev?.override?.warmPerHost !== undefined;
+    const extra = { launch: manual ? 0 : warm.extra, keep: manual ? 0 : kept.desired };
+    const targets = hostTargets(spec, extra, counts);
     const next: PoolPolicyState = {
       ...(prev?.override ? { override: prev.override } : {}),
       ...(prev?.holds ? { holds: prev.holds } : {}),
       desired,
       history,
       ...(warm.state ? { forecast: warm.state } : {}),
-      extraHistory: extra.history,
+      extraHistory: kept.history,
       ...(learn
         ? { forecastAt: closedAt }
         : prev?.forecastAt === undefined
           ? {}
           : { forecastAt: prev.forecastAt }),
-      warmTarget: [...targets.values()].reduce((a, b) => a + b, 0),
+      warmTarget: [...targets.launch.values()].reduce((a, b) => a + b, 0),
       ...(value === undefined ? {} : { lastValue: value }),
     };
     if (!(await store.putPoolState(spec.name, next, env?.version ?? 0))) {
@@ -332,20 +323,21 @@ export class Controller {
 
     // Cold launches a promotion has reserved but not yet recorded are on their way into service too.
     const serving = counts.serving + reserved;
+    this.lastDecision.set(spec.name, { ctx, extra });
     if (desired > serving) {
       this.track(spec.name, promote(ctx, desired - serving, { reason: 'metric', signal: this.abort.signal }));
     } else if (desired < serving && counts.active > 0) {
       const n = Math.min(counts.active, serving - desired);
-      this.lastTargets.set(spec.name, { ctx, targets });
       // The refill waits for the demotion: instances going back to the pool fill it first, rather than a
       // refill launching new ones for the same targets while the demotion deletes the old as surplus.
       this.track(
         spec.name,
-        demote(ctx, n, { targets, signal: this.abort.signal }).finally(() => this.startRefill(spec.name)),
+        demote(ctx, n, { targets: targets.keep, signal: this.abort.signal }).finally(() =>
+          this.startRefill(spec.name),
+        ),
       );
       return;
     }
-    this.lastTargets.set(spec.name, { ctx, targets });
     this.startRefill(spec.name);
   }
 
@@ -526,15 +518,19 @@ export class Controller {
   private startRefill(pool: string): void {
     // A pool dropped by a reload is no longer refilled.
     if (this.refilling.has(pool) || this.abort.signal.aborted || !this.contexts.has(pool)) return;
-    // The targets (and override) of this controller's last decision; the config's until it has decided.
-    const last = this.lastTargets.get(pool);
+    // The spec (and override) and extra of this controller's last decision; the config's until it has
+    // decided. The targets are worked out on the records the refill decides on: since the decision, a
+    // promotion may have emptied a host, or a demotion put instances back where the extras then stay.
+    const last = this.lastDecision.get(pool);
     const ctx = last?.ctx ?? this.context(pool);
-    const targets = last?.targets;
+    const extra = last?.extra ?? { launch: 0, keep: 0 };
     this.refilling.add(pool);
     // One refill per pool decides at a time; once its launches are recorded the next may start, while the
     // launches boot in the background.
     const done = () => this.refilling.delete(pool);
-    const work = refill(ctx, targets ?? warmTargets(ctx.spec, 0), {
+    const targets = (records: readonly InstanceRecord[]) =>
+      hostTargets(ctx.spec, extra, countPool(ctx.spec, records));
+    const work = refill(ctx, targets, {
       signal: this.abort.signal,
       onLaunched: done,
     });
@@ -553,6 +549,29 @@ export class Controller {
       .finally(() => set.delete(work));
     return work;
   }
+}
+
+/** Warm instances beyond the per-host targets: to launch for, and to keep before trimming (≥ launch). */
+interface WarmExtra {
+  launch: number;
+  keep: number;
+}
+
+/**
+ * Each host's warm targets: its configured target, plus the pool's extra spread first over the hosts that
+ * already hold instances beyond their target, then over the hosts this pool loads least (a stand-in for
+ * free capacity that costs no call to the cloud; refill checks the real room). One spread for what to
+ * launch for, one for what to keep.
+ */
+function hostTargets(spec: PoolSpec, extra: WarmExtra, counts: PoolCounts): HostTargets {
+  const load = new Map(
+    counts.hosts.map((h) => [h.name, LOAD_ROOM - (h.active + h.warm + h.booting + h.promoting)]),
+  );
+  const held = new Map(counts.hosts.map((h) => [h.name, h.warm + h.booting + h.returning]));
+  return {
+    launch: warmTargets(spec, extra.launch, load, held),
+    keep: warmTargets(spec, extra.keep, load, held),
+  };
 }
 
 function summarise(r: object): Record<string, number> {

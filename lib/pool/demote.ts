@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { InstanceRecord } from '../domain/index.js';
+import type { InstanceRecord, PoolSpec } from '../domain/index.js';
 import { isWarmpoolError } from '../domain/index.js';
 import { mapLimit } from '../util/index.js';
 import { emit, hostBounds, type PoolContext, stepLease } from './context.js';
@@ -150,15 +150,12 @@ async function chooseReturns(
     const pending = new Map(
       countPool(spec, others).hosts.map((h) => [h.name, h.warm + h.booting + h.returning]),
     );
-    for (const rec of taken) {
-      const max = hostBounds(spec, rec.host)?.max ?? 0;
-      const room = Math.min(max, targets?.get(rec.host) ?? max) - (pending.get(rec.host) ?? 0);
-      if (rec.generation === spec.template.generation && room > 0) {
-        toReturn.push(rec);
-        pending.set(rec.host, (pending.get(rec.host) ?? 0) + 1);
-      } else {
-        toDelete.push(rec);
-      }
+    const room = returnRoom(spec, pending, targets);
+    // Hosts below their own target first: there a returned instance is wanted whatever happens next.
+    const ordered = [...taken].sort((a, b) => Number(room.below(b.host)) - Number(room.below(a.host)));
+    for (const rec of ordered) {
+      if (rec.generation === spec.template.generation && room.take(rec.host)) toReturn.push(rec);
+      else toDelete.push(rec);
     }
     for (const [i, rec] of toDelete.entries()) {
       try {
@@ -178,6 +175,46 @@ async function chooseReturns(
   } finally {
     if (locked) await store.unlock(spec.name, WARM_POOL_LOCK, lockOwner);
   }
+}
+
+/**
+ * Where instances taken out of service may go back to the warm pool. Without targets: up to each host's
+ * maximum. With the controller's targets: up to each host's target, and beyond it (up to the host's maximum)
+ * while the pool holds fewer than the targets' extras over the configured per-host targets. Those extras
+ * belong to the pool, not to a host: they were spread over the hosts the pool loads least, and an instance
+ * coming out of service elsewhere is as good as one a refill would launch there, and warm at once. The
+ * refill that follows places its targets where the extras then are, so nothing is trimmed.
+ */
+function returnRoom(
+  spec: PoolSpec,
+  pending: Map<string, number>,
+  targets: ReadonlyMap<string, number> | undefined,
+): { below(host: string): boolean; take(host: string): boolean } {
+  const held = (host: string) => pending.get(host) ?? 0;
+  const bounds = (host: string) => hostBounds(spec, host) ?? { min: 0, target: 0, max: 0 };
+  // Extras: what the targets add over the configured targets; placed: what hosts hold beyond theirs.
+  let extras = 0;
+  let placed = 0;
+  if (targets) {
+    for (const h of spec.hosts) {
+      const base = Math.min(h.max, Math.max(h.min, h.target));
+      extras += Math.max(0, (targets.get(h.name) ?? base) - base);
+      placed += Math.max(0, held(h.name) - base);
+    }
+  }
+  const target = (host: string) => Math.min(bounds(host).max, targets?.get(host) ?? bounds(host).max);
+  const below = (host: string) => held(host) < target(host);
+  return {
+    below,
+    take(host) {
+      const { min, target: base, max } = bounds(host);
+      const beyondBase = held(host) >= Math.min(max, Math.max(min, base));
+      if (!below(host) && !(held(host) < max && placed < extras)) return false;
+      if (beyondBase) placed++;
+      pending.set(host, held(host) + 1);
+      return true;
+    },
+  };
 }
 
 /** Takes the warm-pool lock, waiting while another holds it, for at most the lock's own lifetime. */

@@ -5,4 +5,11 @@ export { type DriveOutcome, drive, retire } from './drive.js';
 export { chooseHosts, launch } from './launch.js';
 export { type PromoteOptions, type PromoteResult, promote } from './promote.js';
 export { type ReconcileResult, reconcile } from './reconcile.js';
-export { planRefill, type RefillPlan, type RefillResult, refill } from './refill.js';
+export {
+  type HostTargets,
+  planRefill,
+  type RefillPlan,
+  type RefillResult,
+  type RefillTargets,
+  refill,
+} from './refill.js';

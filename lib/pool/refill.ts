@@ -17,6 +17,24 @@ export function warmPoolLockMs(spec: PoolSpec): number {
   return 30_000 + spec.hygiene.leaseMs;
 }
 
+/**
+ * Warm instances per host: `launch` what a refill launches up to; `keep` what a host keeps before its surplus
+ * is trimmed (each at least the launch target; the launch targets when absent).
+ */
+export interface HostTargets {
+  launch: ReadonlyMap<string, number>;
+  keep?: ReadonlyMap<string, number>;
+}
+
+/**
+ * Warm instances each host should hold: one map for launching and keeping alike, or worked out from the
+ * records the refill decides on (the controller's rule, so that extras stay where instances are at the
+ * moment of the refill).
+ */
+export type RefillTargets =
+  | ReadonlyMap<string, number>
+  | ((records: readonly InstanceRecord[]) => HostTargets);
+
 export interface RefillPlan {
   /** Launches per host. */
   launch: Map<string, number>;
@@ -45,6 +63,7 @@ export function planRefill(
   records: readonly InstanceRecord[],
   targets: ReadonlyMap<string, number>,
   freeSlots: ReadonlyMap<string, number>,
+  keep: ReadonlyMap<string, number> = targets,
 ): RefillPlan {
   const { spec } = ctx;
   const counts = countPool(spec, records);
@@ -61,13 +80,16 @@ export function planRefill(
         plan.launch.set(h.name, n);
         pendingTotal += n;
       }
-    } else if (h.warm > target && h.booting === 0 && h.returning === 0) {
-      // Trim only a settled host: while launches are still booting toward a target that has since dropped,
-      // deleting the ready instances would throw away the fastest capacity and keep the slow.
-      const warm = records
-        .filter((r) => r.host === h.name && r.state === 'warm')
-        .sort((a, b) => a.createdAt - b.createdAt);
-      plan.trim.push(...warm.slice(0, h.warm - target));
+    } else {
+      const kept = Math.min(bounds.max, Math.max(target, keep.get(h.name) ?? target));
+      if (h.warm > kept && h.booting === 0 && h.returning === 0) {
+        // Trim only a settled host: while launches are still booting toward a target that has since dropped,
+        // deleting the ready instances would throw away the fastest capacity and keep the slow.
+        const warm = records
+          .filter((r) => r.host === h.name && r.state === 'warm')
+          .sort((a, b) => a.createdAt - b.createdAt);
+        plan.trim.push(...warm.slice(0, h.warm - kept));
+      }
     }
   }
   return plan;
@@ -84,7 +106,7 @@ export function planRefill(
  */
 export async function refill(
   ctx: PoolContext,
-  targets: ReadonlyMap<string, number> = new Map(),
+  targets: RefillTargets = new Map(),
   options: {
     signal?: AbortSignal;
     /** Called once the launches are recorded and the lock released, before they are driven to warm. */
@@ -109,14 +131,16 @@ export async function refill(
   let trim: InstanceRecord[] = [];
   try {
     const records = await store.list(spec.name);
+    const { launch: hostTargets, keep } =
+      typeof targets === 'function' ? targets(records) : { launch: targets };
     // Ask the cloud for free capacity only when something is to be launched: most refills find the pool
     // at target, and a hypervisor listing on every tick is load on the cloud's API for nothing.
     const unbounded = new Map(spec.hosts.map((h) => [h.name, Number.MAX_SAFE_INTEGER]));
-    let plan = planRefill(ctx, records, targets, unbounded);
+    let plan = planRefill(ctx, records, hostTargets, unbounded, keep);
     if (plan.launch.size > 0) {
       const capacity = await provider.hosts();
       const free = new Map(capacity.map((c) => [c.name, Math.max(0, c.capacity - c.used)]));
-      plan = planRefill(ctx, records, targets, free);
+      plan = planRefill(ctx, records, hostTargets, free, keep);
     }
     trim = plan.trim;
     const perHost = new Map<string, Semaphore>();

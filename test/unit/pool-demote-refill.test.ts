@@ -111,6 +111,41 @@ describe('demote', () => {
     expect(await warmByHost(fx)).toEqual({ [H1]: 2, [H2]: 2 });
   });
 
+  it("keeps the pool's extras where instances come out of service, whichever host the targets named", async () => {
+    // No configured warm pool; the controller's targets put 2 extras on host 01. One active on each host.
+    const fx = poolFixture({ hosts: 2, warmPerHost: 0, maxPerHost: 3 });
+    await fx.clock.run(() => promote(fx.ctx, 2));
+    expect((await counts(fx)).hosts.map((h) => h.active)).toEqual([1, 1]);
+    const r = await fx.clock.run(() =>
+      demote(fx.ctx, 2, {
+        targets: new Map([
+          [H1, 2],
+          [H2, 0],
+        ]),
+      }),
+    );
+    // Host 02's instance is as good an extra as one a refill would launch on host 01, and warm at once.
+    expect(r.returned).toHaveLength(2);
+    expect(r.deleted).toEqual([]);
+    expect(await warmByHost(fx)).toEqual({ [H1]: 1, [H2]: 1 });
+  });
+
+  it('returns no more than the extras over the configured targets, and never moves a configured one', async () => {
+    // Target 1 per host, both met; the controller asks for 1 extra on host 02; 3 actives on each host.
+    const { fx } = await sixActiveOneWarmEach(true);
+    const r = await fx.clock.run(() =>
+      demote(fx.ctx, 4, {
+        targets: new Map([
+          [H1, 1],
+          [H2, 2],
+        ]),
+      }),
+    );
+    expect(r.returned).toHaveLength(1);
+    expect(r.deleted).toHaveLength(3);
+    expect(Object.values(await warmByHost(fx)).reduce((a, b) => a + b, 0)).toBe(3);
+  });
+
   it('two demotes at once never push a host past its warm maximum', async () => {
     const fx = poolFixture({ hosts: 1, warmPerHost: 0, maxPerHost: 2 });
     await fx.clock.run(() => promote(fx.ctx, 4)); // 4 cold launches, nothing warm
@@ -188,6 +223,45 @@ describe('refill', () => {
     });
     await fx.clock.advance(10_000);
     expect(await disagreements(fx)).toEqual([]);
+  });
+
+  it('works the targets out from the records it decides on, when given a rule', async () => {
+    const fx = poolFixture({ hosts: 2, warmPerHost: 0, maxPerHost: 3 });
+    await fill(fx, new Map([[H1, 2]]));
+    const seen: number[] = [];
+    // The rule: three warm over the pool, wherever they are now, the rest on host 02.
+    const r = await fx.clock.run(() =>
+      refill(fx.ctx, (records) => {
+        seen.push(records.length);
+        const onH1 = records.filter((rec) => rec.host === H1 && rec.state === 'warm').length;
+        return {
+          launch: new Map([
+            [H1, onH1],
+            [H2, 3 - onH1],
+          ]),
+        };
+      }),
+    );
+    expect(seen).toEqual([2]);
+    expect(r.launched).toHaveLength(1);
+    expect(r.trimmed).toEqual([]);
+    expect(await warmByHost(fx)).toEqual({ [H1]: 2, [H2]: 1 });
+  });
+
+  it('keeps a surplus up to the keep targets: it launches for less than it trims down to', async () => {
+    const fx = poolFixture({ hosts: 2, warmPerHost: 0, maxPerHost: 5 });
+    await fill(fx, new Map([[H1, 4]]));
+    const targets = (launch: number, keep: number) => () => ({
+      launch: new Map([[H1, launch]]),
+      keep: new Map([[H1, keep]]),
+    });
+    const kept = await fx.clock.run(() => refill(fx.ctx, targets(1, 4)));
+    expect(kept.trimmed).toEqual([]);
+    expect(await warmByHost(fx)).toEqual({ [H1]: 4, [H2]: 0 });
+    const trimmed = await fx.clock.run(() => refill(fx.ctx, targets(1, 2)));
+    expect(trimmed.trimmed).toHaveLength(2);
+    expect(trimmed.launched).toEqual([]);
+    expect(await warmByHost(fx)).toEqual({ [H1]: 2, [H2]: 0 });
   });
 
   it('counts launches still booting as pending: a second refill launches nothing more', async () => {
@@ -274,6 +348,20 @@ describe('planRefill', () => {
     expect(plan.trim.map((r) => r.createdAt)).toEqual([100, 200]);
     expect(list).toEqual(before);
     expect(planRefill(fx.ctx, list, targets, free)).toEqual(plan);
+  });
+
+  it('trims a host only down to what it keeps, and never below its launch target', () => {
+    const list = [1, 2, 3, 4, 5].map((t) => rec(H1, 'warm', t));
+    const launch = new Map([
+      [H1, 1],
+      [H2, 0],
+      [H3, 0],
+    ]);
+    const plan = (keep: Map<string, number>) =>
+      planRefill(fx.ctx, list, launch, new Map(), keep).trim.map((r) => r.createdAt);
+    expect(plan(new Map([[H1, 3]]))).toEqual([1, 2]);
+    expect(plan(new Map([[H1, 0]]))).toEqual([1, 2, 3, 4]); // keep below the target: the target
+    expect(planRefill(fx.ctx, list, launch, new Map()).trim).toHaveLength(4); // no keep: the target
   });
 
   it('trims only a settled host: never the ready instances while launches still boot or instances return', () => {
