@@ -281,6 +281,8 @@ export class Controller {
       now,
       desired,
       ...(learn ? { observed: { at: closedAt, demand: learned } } : {}),
+      // What the pool has ready against what the last decision aimed for: a refill still on its way.
+      shortfall: Math.max(0, (prev?.warmTarget ?? 0) - counts.warm),
       state: prev?.forecast,
     });
     // The pool launches for what the policy asks now, and keeps what it asked for within the last lead time
