@@ -1,6 +1,7 @@
 /**
  * bench:simulate: the simulator's two figures of record.
- * - Every trace of a folder (default ../shared/traces) under all four policies, as the README's table:
+ * - Every trace of a folder (default ../shared/traces) under the four policies and the `timing` yardstick,
+ *   as the README's table:
  *     npm run bench:simulate [-- --traces DIR] [--json]
  * - Speed: a four-week trace at one-minute steps (seeded daily and weekly waves with noise and bursts),
  *   all four policies, wall-clock seconds:
@@ -12,10 +13,10 @@ import { readdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { summary } from '../lib/runtime/simulate-cli.js';
+import { policyLabel, summary } from '../lib/runtime/simulate-cli.js';
 import {
+  DEFAULT_POLICIES,
   loadTrace,
-  POLICY_NAMES,
   parsePolicy,
   parseTrace,
   type SimulateReport,
@@ -31,7 +32,8 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
   },
 });
-const policies = POLICY_NAMES.map((p) => parsePolicy(p));
+const policies = DEFAULT_POLICIES.map((p) => parsePolicy(p));
+const withTiming = [...policies, parsePolicy('timing')];
 const threads = availableParallelism();
 const progress = (msg: string) => process.stderr.write(`bench:simulate: ${msg}\n`);
 
@@ -53,7 +55,7 @@ function row(r: SimulateReport, name: string): string {
   const p = r.policies[name]!;
   const oracle = r.policies.oracle!.idleWarmInstanceHours;
   const vsOracle = oracle > 0 ? `${(p.idleWarmInstanceHours / oracle).toFixed(1)}×` : '–';
-  return `| ${r.trace} | ${p.perHost === undefined ? name : `${name} (${p.perHost}/host)`} | ${p.servedWarmPct.toFixed(2)} | ${p.unservedInstanceSeconds.toFixed(0)} | ${p.waitP99S.toFixed(1)} | ${p.idleWarmInstanceHours.toFixed(0)} | ${vsOracle} | ${p.apiCalls} |`;
+  return `| ${r.trace} | ${policyLabel(name, p)} | ${p.servedWarmPct.toFixed(2)} | ${p.unservedInstanceSeconds.toFixed(0)} | ${p.waitP99S.toFixed(1)} | ${p.idleWarmInstanceHours.toFixed(0)} | ${vsOracle} | ${p.apiCalls} |`;
 }
 
 if (values.speed) {
@@ -64,7 +66,7 @@ if (values.speed) {
   const started = performance.now();
   const report = await simulate({ trace, policies, threads });
   const seconds = (performance.now() - started) / 1000;
-  if (!values.json) process.stdout.write(`${POLICY_NAMES.map((n) => row(report, n)).join('\n')}\n`);
+  if (!values.json) process.stdout.write(`${DEFAULT_POLICIES.map((n) => row(report, n)).join('\n')}\n`);
   process.stdout.write(
     `${JSON.stringify({ rows: trace.values.length, threads, seconds: Math.round(seconds * 10) / 10, ...summary(report) })}\n`,
   );
@@ -79,9 +81,9 @@ if (values.speed) {
   for (const file of files) {
     const trace = await loadTrace(join(values.traces, file));
     const started = performance.now();
-    const report = await simulate({ trace, policies, threads });
+    const report = await simulate({ trace, policies: withTiming, threads });
     progress(`${trace.name}: ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    lines.push(...POLICY_NAMES.map((n) => row(report, n)));
+    lines.push(...withTiming.map((c) => row(report, c.label)));
     all.push(summary(report));
   }
   if (!values.json) process.stdout.write(`${lines.join('\n')}\n`);

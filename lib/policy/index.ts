@@ -4,6 +4,7 @@ export {
   FIXED_POOL,
   oraclePolicy,
   predictivePolicy,
+  timingPolicy,
   type WarmDecision,
   type WarmInput,
   type WarmPolicy,

@@ -249,6 +249,25 @@ export function predictivePolicy(spec: PoolSpec): WarmPolicy {
 }
 
 /**
+ * The largest rise over what serves (`desired`) that demand makes within the decision window, never below
+ * zero, as told by `demandAt(t)` (instances): what the coming lead time will take from the pool.
+ */
+function comingRise(
+  spec: Pick<PoolSpec, 'capacity' | 'forecast'>,
+  now: number,
+  desired: number,
+  demandAt: (t: number) => number,
+): number {
+  const window = decisionWindow(spec, now);
+  if (!window) return 0;
+  let peak = 0;
+  for (let t = window.first; t <= window.last; t += spec.capacity.intervalMs) {
+    peak = Math.max(peak, demandAt(t));
+  }
+  return Math.max(0, peak - desired);
+}
+
+/**
  * The clairvoyant pool of the simulator: it knows demand ahead (`demandAt(t)`, instances) and holds the
  * largest rise the decision window brings over what serves, never below zero. It serves every rise a pool
  * can serve, with the least pool that any pool-keeping policy could hold.
@@ -256,14 +275,25 @@ export function predictivePolicy(spec: PoolSpec): WarmPolicy {
 export function oraclePolicy(demandAt: (t: number) => number): WarmPolicy {
   return {
     name: 'oracle',
-    decide({ spec, now, desired }) {
-      const window = decisionWindow(spec, now);
-      if (!window) return { extra: 0, state: undefined };
-      let peak = 0;
-      for (let t = window.first; t <= window.last; t += spec.capacity.intervalMs) {
-        peak = Math.max(peak, demandAt(t));
-      }
-      return { extra: Math.max(0, peak - desired), state: undefined };
-    },
+    decide: ({ spec, now, desired }) => ({
+      extra: comingRise(spec, now, desired, demandAt),
+      state: undefined,
+    }),
+  };
+}
+
+/**
+ * A baseline between the oracle and a fixed pool: it knows *when* demand will rise over what serves (from
+ * `demandAt`, as the oracle does) but not by how much, so before every such window it holds `size` warm
+ * instances, and none otherwise. The smallest size that serves a target share shows what knowing the timing
+ * of the rises alone is worth, and how far from the oracle a pool must stay that does not know their size.
+ */
+export function timingPolicy(demandAt: (t: number) => number, size: number): WarmPolicy {
+  return {
+    name: 'timing',
+    decide: ({ spec, now, desired }) => ({
+      extra: comingRise(spec, now, desired, demandAt) > 0 ? size : 0,
+      state: undefined,
+    }),
   };
 }

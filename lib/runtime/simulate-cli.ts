@@ -7,10 +7,12 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/index.js';
 import {
+  DEFAULT_POLICIES,
   type DemandScale,
   loadTrace,
   POLICY_NAMES,
   PolicyError,
+  type PolicyReport,
   parsePolicy,
   plotSvg,
   type SimulateReport,
@@ -21,12 +23,13 @@ import {
 export const SIMULATE_USAGE = `  simulate --trace FILE.csv [--config FILE] [--pool NAME] [--policy P ...] [--per-instance V |
            --peak-instances N] [--target PCT] [--warmup-hours H] [--threads N] [--json] [--plot OUT.svg]
       replay a demand trace (CSV "t,value", t in seconds, evenly spaced) on a simulated cloud through
-      the real controller, under each policy: ${POLICY_NAMES.join(', ')} (default: all four;
-      static:N fixes N warm per host, predictive:KIND picks holt, holt-winters or burst).
+      the real controller, under each policy: ${POLICY_NAMES.join(', ')} (default: ${DEFAULT_POLICIES.join(', ')};
+      static:N fixes N warm per host, predictive:KIND picks holt, holt-winters or burst; timing:N
+      holds N warm before each rise, knowing when demand rises but not by how much).
       Demand in instances is ceil(value / V), or the trace scaled so its peak needs N (default 100).
       Without --config, one pool over 10 sim hosts. Reports per policy the share of scale-out served
       at once from warm, unserved instance-seconds, p50/p99 wait, idle warm instance-hours, API calls.
-      static is searched for: the smallest fixed pool serving --target % (default 99.5) from warm.
+      static and timing are searched for: the smallest size serving --target % (default 99.5) from warm.
       Measured after --warmup-hours (default 24, at most a quarter of the trace); policies run on
       --threads worker threads (default: one per core).
 `;
@@ -99,7 +102,7 @@ export async function simulateCommand(args: string[], io: SimulateIo): Promise<n
   if (numbers['peak-instances'] !== undefined) scale = { peakInstances: numbers['peak-instances'] };
 
   try {
-    const policies = ((v.policy as string[] | undefined) ?? [...POLICY_NAMES]).map(parsePolicy);
+    const policies = ((v.policy as string[] | undefined) ?? [...DEFAULT_POLICIES]).map(parsePolicy);
     const labels = policies.map((p) => p.label);
     const dup = labels.find((l, i) => labels.indexOf(l) !== i);
     if (dup) return fail(io, `--policy ${dup} is given twice`);
@@ -157,6 +160,7 @@ export function summary(report: SimulateReport): Record<string, unknown> {
       idleWarmInstanceHours: r2(p.idleWarmInstanceHours),
       apiCalls: p.apiCalls,
       ...(p.perHost === undefined ? {} : { perHost: p.perHost }),
+      ...(p.size === undefined ? {} : { size: p.size }),
     };
   }
   return {
@@ -171,6 +175,13 @@ export function summary(report: SimulateReport): Record<string, unknown> {
   };
 }
 
+/** A policy's name with the size it ran with: `static (2/host)`, `timing (12 before a rise)`. */
+export function policyLabel(name: string, p: PolicyReport): string {
+  if (p.perHost !== undefined) return `${name} (${p.perHost}/host)`;
+  if (p.size !== undefined) return `${name} (${p.size} before a rise)`;
+  return name;
+}
+
 export function formatReport(report: SimulateReport, seconds: number): string {
   const head = `${report.trace}: ${report.rows} rows of ${report.stepS} s (${report.days.toFixed(1)} days), peak ${report.peakInstances} instances (${r2(report.perInstance)} per instance), ${report.hosts} hosts, lead time ${report.leadTimeS} s, measured after ${r2(report.warmupS / 3600)} h`;
   const cols = [
@@ -183,7 +194,7 @@ export function formatReport(report: SimulateReport, seconds: number): string {
     'API calls',
   ];
   const rows = Object.entries(report.policies).map(([name, p]) => [
-    p.perHost === undefined ? name : `${name} (${p.perHost}/host)`,
+    policyLabel(name, p),
     p.servedWarmPct.toFixed(2),
     p.unservedInstanceSeconds.toFixed(0),
     p.waitP50S.toFixed(1),

@@ -6,6 +6,7 @@ export { type Measured, Meter, quantile } from './meter.js';
 export { ObservedStore, type StateChange } from './observe.js';
 export { plotSvg } from './plot.js';
 export {
+  DEFAULT_POLICIES,
   POLICY_NAMES,
   type PolicyChoice,
   PolicyError,
@@ -30,7 +31,7 @@ export {
   type PolicyReport,
   type SimulateOptions,
   type SimulateReport,
-  searchStatic,
+  searchSmallest,
   simulate,
 } from './simulate.js';
 export { type DemandScale, loadTrace, parseTrace, type Trace, TraceError, toDemand } from './trace.js';

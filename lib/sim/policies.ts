@@ -6,12 +6,18 @@
  *   comparison with `predictive` is at equal service.
  * - `predictive[:KIND]`: warmpool's rule with the pool's forecaster (or KIND: holt, holt-winters, burst).
  * - `oracle`: a clairvoyant pool that holds exactly the largest rise the coming lead time brings.
+ * - `timing[:N]`: a half-clairvoyant pool that knows when a rise comes but not its size: N warm instances
+ *   before every rise, none otherwise; without N, the smallest N that serves the target share. Not run by
+ *   default: it is the yardstick for how far from the oracle a pool must stay that does not know the size.
  */
 import { FORECAST_KINDS, type ForecastKind, type PoolSpec } from '../domain/index.js';
-import { desiredFromMetric, oraclePolicy, type WarmPolicy } from '../policy/index.js';
+import { desiredFromMetric, oraclePolicy, timingPolicy, type WarmPolicy } from '../policy/index.js';
 
-export type PolicyName = 'reactive' | 'static' | 'predictive' | 'oracle';
-export const POLICY_NAMES: readonly PolicyName[] = ['reactive', 'static', 'predictive', 'oracle'];
+export type PolicyName = 'reactive' | 'static' | 'predictive' | 'oracle' | 'timing';
+/** Every policy the simulator knows. */
+export const POLICY_NAMES: readonly PolicyName[] = ['reactive', 'static', 'predictive', 'oracle', 'timing'];
+/** What `warmpool simulate` compares when no policy is named. */
+export const DEFAULT_POLICIES: readonly PolicyName[] = ['reactive', 'static', 'predictive', 'oracle'];
 
 export interface PolicyChoice {
   /** As given: `static`, `static:2`, `predictive:burst` … */
@@ -19,6 +25,8 @@ export interface PolicyChoice {
   name: PolicyName;
   /** static: warm instances per host; undefined means search. */
   perHost?: number;
+  /** timing: warm instances held before a rise; undefined means search. */
+  size?: number;
   /** predictive: the forecaster, instead of the pool's. */
   forecast?: ForecastKind;
 }
@@ -40,11 +48,13 @@ export function parsePolicy(text: string): PolicyChoice {
     case 'oracle':
       if (arg !== undefined) throw bad(`${name} takes no argument`);
       return { label: text, name };
-    case 'static': {
+    case 'static':
+    case 'timing': {
       if (arg === undefined) return { label: text, name };
       const n = Number(arg);
-      if (!Number.isInteger(n) || n < 0) throw bad('the warm instances per host must be an integer ≥ 0');
-      return { label: text, name, perHost: n };
+      const what = name === 'static' ? 'the warm instances per host' : 'the warm instances before a rise';
+      if (!Number.isInteger(n) || n < 0) throw bad(`${what} must be an integer ≥ 0`);
+      return name === 'static' ? { label: text, name, perHost: n } : { label: text, name, size: n };
     }
     case 'predictive': {
       if (arg === undefined) return { label: text, name };
@@ -88,12 +98,16 @@ export function specFor(
       return {
         spec: choice.forecast ? { ...open, forecast: { ...open.forecast, kind: choice.forecast } } : open,
       };
-    case 'oracle': {
-      const at = (t: number) => {
-        const row = Math.min(demand.length - 1, Math.floor(t / stepMs));
-        return desiredFromMetric(open, demand[row]!);
-      };
-      return { spec: open, warmPolicy: () => oraclePolicy(at) };
+    case 'oracle':
+      return { spec: open, warmPolicy: () => oraclePolicy(demandAt(open, demand, stepMs)) };
+    case 'timing': {
+      const size = choice.size ?? 0;
+      return { spec: open, warmPolicy: () => timingPolicy(demandAt(open, demand, stepMs), size) };
     }
   }
+}
+
+/** The trace's demand at a time, in instances as the pool counts them: what the clairvoyant policies see. */
+function demandAt(spec: PoolSpec, demand: Int32Array, stepMs: number): (t: number) => number {
+  return (t) => desiredFromMetric(spec, demand[Math.min(demand.length - 1, Math.floor(t / stepMs))]!);
 }

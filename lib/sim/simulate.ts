@@ -42,6 +42,8 @@ export interface SimulateOptions {
 export interface PolicyReport extends Omit<RunResult, 'series'> {
   /** static: the warm instances per host it ran with. */
   perHost?: number;
+  /** timing: the warm instances it held before each rise. */
+  size?: number;
   series?: Series;
 }
 
@@ -160,7 +162,7 @@ export function prepare(options: PlainSimulateOptions): Prepared {
   };
 }
 
-/** One policy over the trace; `static` without a size searches for it. */
+/** One policy over the trace; `static` or `timing` without a size searches for it. */
 export async function runPolicy(
   p: Prepared,
   choice: PolicyChoice,
@@ -179,14 +181,30 @@ export async function runPolicy(
       ...(onProgress ? { onProgress: (done: number) => onProgress(label, done) } : {}),
     });
   };
+  const hosts = p.base.hosts;
   if (choice.name === 'static' && choice.perHost === undefined) {
-    const guess = estimateStatic(p);
-    return searchStatic(p.base, p.targetPct, guess, (n) =>
+    // The guess is per host: the smallest pool over all hosts, shared out.
+    const guess = Math.ceil(smallestPool(p, risesOf(p)) / hosts.length);
+    const cap = Math.min(...hosts.map((h) => h.max), Math.floor(p.base.bounds.maxWarm / hosts.length));
+    const { size, result } = await searchSmallest(p.targetPct, guess, cap, (n) =>
       run(`${choice.label} (${n}/host)`, { ...choice, perHost: n }),
     );
+    return { ...result, perHost: size };
+  }
+  if (choice.name === 'timing' && choice.size === undefined) {
+    const cap = Math.min(
+      hosts.reduce((n, h) => n + h.max, 0),
+      p.base.bounds.maxWarm,
+    );
+    const { size, result } = await searchSmallest(p.targetPct, smallestPool(p, risesOf(p)), cap, (n) =>
+      run(`${choice.label} (${n})`, { ...choice, size: n }),
+    );
+    return { ...result, size };
   }
   const r = await run(choice.label, choice);
-  return choice.name === 'static' ? { ...r, perHost: choice.perHost } : r;
+  if (choice.name === 'static') return { ...r, perHost: choice.perHost };
+  if (choice.name === 'timing') return { ...r, size: choice.size };
+  return r;
 }
 
 export async function simulate(options: SimulateOptions): Promise<SimulateReport> {
@@ -223,17 +241,15 @@ async function sequential<T, R>(items: readonly T[], fn: (item: T) => Promise<R>
 }
 
 /**
- * A first guess at the static size: the smallest total pool that would cover the target share of the rises
- * the trace brings within one lead time over what serves (scale-in held over the stabilisation window), as
- * if a pool refilled at once. The search starts there and checks it by full runs.
+ * The rises the trace brings within one lead time over what serves (scale-in held over the stabilisation
+ * window), after the warm-up, largest last: what a pool would have to cover if it refilled at once.
  */
-export function estimateStatic(p: Prepared): number {
+export function risesOf(p: Prepared): number[] {
   const step = p.trace.stepMs;
   const leadRows = Math.max(1, Math.ceil(p.base.forecast.horizonMs / step));
   const holdRows = Math.max(1, Math.ceil(p.base.scaleIn.stabilisationMs / step));
   const d = p.demand;
   const rises: number[] = [];
-  let total = 0;
   const start = Math.floor(p.warmupMs / step);
   for (let i = Math.max(1, start); i < d.length; i++) {
     // What serves just before row i: the highest demand over the stabilisation window.
@@ -241,38 +257,39 @@ export function estimateStatic(p: Prepared): number {
     for (let j = Math.max(0, i - holdRows); j < i; j++) serving = Math.max(serving, d[j]!);
     let peak = 0;
     for (let j = i; j < Math.min(d.length, i + leadRows); j++) peak = Math.max(peak, d[j]!);
-    const rise = Math.max(0, d[i]! - serving);
-    if (rise > 0) {
-      rises.push(Math.max(rise, peak - serving));
-      total += rise;
-    }
+    if (d[i]! > serving) rises.push(peak - serving);
   }
+  return rises.sort((a, b) => a - b);
+}
+
+/**
+ * A first guess at a pool's size: the smallest pool S that covers the target share of the rises,
+ * Σ min(S, rise) ≥ target × Σ rise, as if it refilled at once. The search starts there and checks it by
+ * full runs.
+ */
+export function smallestPool(p: Prepared, rises: readonly number[]): number {
+  const total = rises.reduce((a, b) => a + b, 0);
   if (total === 0) return 0;
-  rises.sort((a, b) => a - b);
-  // Smallest pool S with Σ min(S, rise) ≥ target × Σ rise.
   const need = (p.targetPct / 100) * total;
-  const hosts = p.base.hosts.length;
-  for (let perHost = 0; ; perHost++) {
-    const pool = perHost * hosts;
+  for (let pool = 0; ; pool++) {
     let served = 0;
     for (const r of rises) served += Math.min(pool, r);
-    if (served >= need || pool >= rises[rises.length - 1]!) return perHost;
+    if (served >= need || pool >= rises[rises.length - 1]!) return pool;
   }
 }
 
 /**
- * The smallest per-host size whose run serves `targetPct` from warm, starting from `guess`: up from it by
- * doubling the step until a size passes, then bisecting down to the smallest that does. More warm
- * instances never serve less, so a good guess settles it in two or three runs. Stops at the hosts'
- * maximum, reporting the largest size if even that falls short.
+ * The smallest size whose run serves `targetPct` from warm, starting from `guess`: up from it by doubling
+ * the step until a size passes, then bisecting down to the smallest that does. More warm instances never
+ * serve less, so a good guess settles it in two or three runs. Stops at `cap`, reporting that size if even
+ * it falls short.
  */
-export async function searchStatic(
-  base: PoolSpec,
+export async function searchSmallest(
   targetPct: number,
   guess: number,
-  runAt: (perHost: number) => Promise<RunResult>,
-): Promise<PolicyReport> {
-  const cap = Math.min(...base.hosts.map((h) => h.max), Math.floor(base.bounds.maxWarm / base.hosts.length));
+  cap: number,
+  runAt: (size: number) => Promise<RunResult>,
+): Promise<{ size: number; result: RunResult }> {
   const tried = new Map<number, RunResult>();
   const at = async (n: number) => {
     let r = tried.get(n);
@@ -294,7 +311,7 @@ export async function searchStatic(
   } else {
     let stepUp = 1;
     while (!(await passes(hi))) {
-      if (hi >= cap) return { ...(await at(cap)), perHost: cap };
+      if (hi >= cap) return { size: cap, result: await at(cap) };
       lo = hi;
       hi = Math.min(cap, hi + stepUp);
       stepUp *= 2;
@@ -305,5 +322,5 @@ export async function searchStatic(
     if (await passes(mid)) hi = mid;
     else lo = mid;
   }
-  return { ...(await at(hi)), perHost: hi };
+  return { size: hi, result: await at(hi) };
 }

@@ -8,6 +8,7 @@ import {
   decisionWindow,
   oraclePolicy,
   predictivePolicy,
+  timingPolicy,
   type WarmPolicyState,
 } from '../../lib/policy/index.js';
 import { poolFixture } from '../support/pool-fixture.js';
@@ -111,6 +112,18 @@ describe('oraclePolicy', () => {
     const extra = (now: number) => oracle.decide({ spec: s, now, desired: 50, state: undefined }).extra;
     expect(extra(0)).toBe(5); // rows 1 and 2 come: 50, 55
     expect(extra(2 * MIN)).toBe(3); // rows 3 and 4: 53, 50
+    expect(extra(4 * MIN)).toBe(0);
+  });
+});
+
+describe('timingPolicy', () => {
+  it('holds its size before every window that brings a rise, whatever the rise, and none otherwise', () => {
+    const s = spec({ horizonMs: 2 * MIN });
+    const demand = [50, 50, 55, 53, 50, 50];
+    const timing = timingPolicy((t) => demand[Math.floor(t / MIN)] ?? 50, 7);
+    const extra = (now: number) => timing.decide({ spec: s, now, desired: 50, state: undefined }).extra;
+    expect(extra(0)).toBe(7); // a rise of 5 comes
+    expect(extra(2 * MIN)).toBe(7); // a rise of 3 comes
     expect(extra(4 * MIN)).toBe(0);
   });
 });

@@ -104,6 +104,38 @@ describe('simulate: the policies on a trace of bursts', () => {
   });
 });
 
+describe('simulate: a scale-in just before a rise', () => {
+  // One-minute rows: 40 instances, a peak of 100 for 2 rows, then 40 for exactly the 5-minute stabilisation
+  // window, so that the scale-in of 60 is decided one row before demand jumps back to 100. Every 20 rows.
+  const lines = ['t,value'];
+  for (let i = 0; i < 240; i++) {
+    const k = i % 20;
+    lines.push(`${i * 60},${k === 10 || k === 11 || k === 17 ? 100 : 40}`);
+  }
+  const trace = parseTrace(lines.join('\n'), 'dip');
+
+  it('the oracle serves every rise from warm: what scale-in takes out goes back to the pool', {
+    timeout: 120_000,
+  }, async () => {
+    const report = await simulate({
+      trace,
+      scale: { perInstance: 1 },
+      policies: policies('oracle', 'timing'),
+      warmupMs: 40 * 60_000,
+    });
+    const { oracle, timing } = report.policies as Record<string, SimulateReport['policies'][string]>;
+    // Deleting the 60 at the scale-in and launching 60 for the rise would land too late: six launches per
+    // host over 10 hosts take longer than the minute before the rise.
+    expect(oracle!.servedWarmPct).toBe(100);
+    expect(oracle!.coldMisses).toBe(0);
+    // Knowing when but not how much: the smallest pool held before every rise that serves 99.5 % is the
+    // largest rise, 60, and it holds no less than the oracle, here where every rise is that large.
+    expect(timing!.size).toBe(60);
+    expect(timing!.servedWarmPct).toBeGreaterThanOrEqual(99.5);
+    expect(timing!.idleWarmInstanceHours).toBeGreaterThanOrEqual(oracle!.idleWarmInstanceHours * 0.99);
+  });
+});
+
 describe('simulate: predictive on a daily wave', () => {
   it('serves the rising half of each day from warm with far fewer idle instance-hours than static', {
     timeout: 180_000,

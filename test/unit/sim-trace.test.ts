@@ -57,10 +57,13 @@ describe('parsePolicy', () => {
     expect(parsePolicy('static:3')).toEqual({ label: 'static:3', name: 'static', perHost: 3 });
     expect(parsePolicy('predictive:burst')).toMatchObject({ name: 'predictive', forecast: 'burst' });
     expect(parsePolicy('oracle')).toEqual({ label: 'oracle', name: 'oracle' });
+    expect(parsePolicy('timing')).toEqual({ label: 'timing', name: 'timing' });
+    expect(parsePolicy('timing:12')).toEqual({ label: 'timing:12', name: 'timing', size: 12 });
   });
 
   it.each([
-    ['lazy', '--policy lazy: unknown policy "lazy" (one of: reactive, static, predictive, oracle)'],
+    ['lazy', '--policy lazy: unknown policy "lazy" (one of: reactive, static, predictive, oracle, timing)'],
+    ['timing:-3', '--policy timing:-3: the warm instances before a rise must be an integer ≥ 0'],
     ['static:-1', '--policy static:-1: the warm instances per host must be an integer ≥ 0'],
     ['static:1.5', '--policy static:1.5: the warm instances per host must be an integer ≥ 0'],
     ['oracle:2', '--policy oracle:2: oracle takes no argument'],
