@@ -17,6 +17,29 @@ export interface Measured {
   idleWarmInstanceHours: number;
   warmHits: number;
   coldMisses: number;
+  /** The same, day by day (24 h of trace time from its start), for the days measured. */
+  byDay: DayMeasured[];
+}
+
+export interface DayMeasured {
+  /** Day of the trace, 0 for its first 24 h. */
+  day: number;
+  servedWarmPct: number;
+  idleWarmInstanceHours: number;
+  /** Warm instances held on average over the measured part of the day. */
+  meanWarm: number;
+  warmHits: number;
+  coldMisses: number;
+}
+
+const DAY_MS = 86_400_000;
+
+/** Per day: warm hits, cold misses, ∫ warm dt (ms) and the measured time (ms). */
+interface DayTally {
+  hits: number;
+  misses: number;
+  warmArea: number;
+  span: number;
 }
 
 export function quantile(sorted: ArrayLike<number>, q: number): number {
@@ -37,19 +60,34 @@ export class Meter {
   private readonly waits: number[] = [];
   private warmHits = 0;
   private coldMisses = 0;
+  private readonly days: DayTally[] = [];
 
   /** Measures from `from` (clock ms) on; what happens before only sets the starting counts. */
   constructor(private readonly from: number) {
     this.t = from;
   }
 
+  private dayOf(t: number): DayTally {
+    const i = Math.floor(t / DAY_MS);
+    for (let d = this.days.length; d <= i; d++) this.days.push({ hits: 0, misses: 0, warmArea: 0, span: 0 });
+    return this.days[i]!;
+  }
+
   /** Moves the integrals to `now`. */
   private advance(now: number): void {
     if (now > this.t) {
-      const start = Math.max(this.t, this.from);
+      let start = Math.max(this.t, this.from);
       if (now > start) {
         this.warmArea += this.warm * (now - start);
         this.deficitArea += Math.max(0, this.demand - this.active) * (now - start);
+        // Split at day boundaries for the per-day figures.
+        while (start < now) {
+          const end = Math.min(now, (Math.floor(start / DAY_MS) + 1) * DAY_MS);
+          const day = this.dayOf(start);
+          day.warmArea += this.warm * (end - start);
+          day.span += end - start;
+          start = end;
+        }
       }
       this.t = now;
     }
@@ -81,6 +119,9 @@ export class Meter {
     if (now < this.from) return;
     this.warmHits += warmHits;
     this.coldMisses += coldMisses;
+    const day = this.dayOf(now);
+    day.hits += warmHits;
+    day.misses += coldMisses;
   }
 
   /** Keeps one waiting entry per instance of unserved demand; an instance in service serves the oldest. */
@@ -110,15 +151,32 @@ export class Meter {
   finish(now: number): Measured {
     this.advance(now);
     const waits = Float64Array.from(this.waits).sort();
-    const asked = this.warmHits + this.coldMisses;
+    const byDay: DayMeasured[] = [];
+    this.days.forEach((d, day) => {
+      if (d.span === 0 && d.hits + d.misses === 0) return;
+      byDay.push({
+        day,
+        servedWarmPct: servedPct(d.hits, d.misses),
+        idleWarmInstanceHours: d.warmArea / 3_600_000,
+        meanWarm: d.span > 0 ? d.warmArea / d.span : 0,
+        warmHits: d.hits,
+        coldMisses: d.misses,
+      });
+    });
     return {
-      servedWarmPct: asked === 0 ? 100 : (100 * this.warmHits) / asked,
+      servedWarmPct: servedPct(this.warmHits, this.coldMisses),
       unservedInstanceSeconds: this.deficitArea / 1000,
       waitP50S: quantile(waits, 0.5) / 1000,
       waitP99S: quantile(waits, 0.99) / 1000,
       idleWarmInstanceHours: this.warmArea / 3_600_000,
       warmHits: this.warmHits,
       coldMisses: this.coldMisses,
+      byDay,
     };
   }
+}
+
+/** Share of scale-out served from warm, %; full service when none was asked for. */
+function servedPct(hits: number, misses: number): number {
+  return hits + misses === 0 ? 100 : (100 * hits) / (hits + misses);
 }

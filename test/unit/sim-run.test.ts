@@ -184,6 +184,7 @@ describe('warmpool simulate', () => {
         '--policy',
         'static:2',
         '--json',
+        '--by-day',
         '--plot',
         plot,
       ],
@@ -207,9 +208,36 @@ describe('warmpool simulate', () => {
       }
     }
     expect(json.policies['static:2'].servedWarmPct).toBe(100);
+    // 8 h of 5-minute rows, measured after 2 h: every row is on day 0.
+    expect(json.policies['static:2'].byDay).toEqual([
+      expect.objectContaining({ day: 0, servedWarmPct: 100, meanWarm: expect.any(Number) }),
+    ]);
     const svg = await readFile(plot, 'utf8');
     expect(svg).toMatch(/^<svg/);
     expect(svg).toContain('static:2');
+  });
+
+  it('prints a table, and with --by-day one row per day of served share and mean warm', {
+    timeout: 120_000,
+  }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'wp-sim-'));
+    const file = join(dir, 'two-days.csv');
+    const lines = ['t,value'];
+    for (let i = 0; i < 576; i++) lines.push(`${i * 300},${i % 24 < 3 ? 40 : 20}`);
+    await writeFile(file, `${lines.join('\n')}\n`);
+    const { out, err, io: sink } = io();
+    const code = await simulateCommand(
+      ['--trace', file, '--per-instance', '1', '--policy', 'static:2', '--by-day', '--warmup-hours', '12'],
+      sink,
+    );
+    expect(err.join('')).toBe('');
+    expect(code).toBe(0);
+    const text = out.join('');
+    expect(text).toMatch(/^static:2 \(2\/host\) +100\.00 /m);
+    const table = text.slice(text.indexOf('by day (served from warm / mean warm held):'));
+    // Day 0 from noon, day 1 whole; 2 per host on 10 hosts is 20 warm, less the refills after each burst.
+    expect(table).toMatch(/^ +0 +100\.00 % \/ 1\d\.\d$/m);
+    expect(table).toMatch(/^ +1 +100\.00 % \/ 1\d\.\d$/m);
   });
 
   it.each([

@@ -114,4 +114,23 @@ describe('Meter', () => {
   it('reports full service when nothing asked for scale-out', () => {
     expect(new Meter(0).finish(1_000).servedWarmPct).toBe(100);
   });
+
+  it('splits the figures by day of the trace, the warm held across midnight to each side', () => {
+    const DAY_MS = 86_400_000;
+    const m = new Meter(DAY_MS / 2); // measured from noon of day 0
+    m.change(undefined, 'warm', 0);
+    m.change(undefined, 'warm', DAY_MS - 3_600_000); // a second warm instance from 23:00 of day 0
+    m.promoted(3, 1, DAY_MS / 2 + 1); // day 0: 75 %
+    m.promoted(10, 0, DAY_MS + 1); // day 1: 100 %
+    m.change('warm', undefined, DAY_MS + 3_600_000); // back to one at 01:00 of day 1
+    const r = m.finish(2 * DAY_MS);
+    expect(r.byDay).toHaveLength(2);
+    const [d0, d1] = r.byDay;
+    expect(d0).toMatchObject({ day: 0, servedWarmPct: 75, warmHits: 3, coldMisses: 1 });
+    expect(d0!.idleWarmInstanceHours).toBeCloseTo(12 + 1); // 12 h of one from noon, plus one more for 1 h
+    expect(d0!.meanWarm).toBeCloseTo(13 / 12);
+    expect(d1).toMatchObject({ day: 1, servedWarmPct: 100, warmHits: 10, coldMisses: 0 });
+    expect(d1!.idleWarmInstanceHours).toBeCloseTo(24 + 1);
+    expect(r.idleWarmInstanceHours).toBeCloseTo(13 + 25);
+  });
 });
