@@ -1,9 +1,8 @@
 /**
  * Scheduled or invoked asynchronously after a promotion: refill the named pool (event `{ "pool": "web" }`)
- * or every pool, and wait until the launches are warm.
+ * or every pool toward the last decision's targets, and wait until the launches are warm.
  */
 import { z } from 'zod';
-import { refill } from '../lib/pool/index.js';
 import { lambdaController } from '../lib/runtime/index.js';
 import { formatIssues } from '../lib/util/index.js';
 
@@ -17,7 +16,7 @@ export async function handler(event: unknown): Promise<Record<string, { launched
   const names = parsed.data.pool ? [parsed.data.pool] : controller.pools.map((p) => p.name);
   const out: Record<string, { launched: number; warm: number }> = {};
   for (const name of names) {
-    const r = await refill(controller.context(name));
+    const r = await controller.refillPool(name);
     out[name] = { launched: r.launched.length, warm: r.warm.length };
   }
   return out;

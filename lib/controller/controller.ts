@@ -26,6 +26,7 @@ import {
   type PoolContext,
   type PoolCounts,
   promote,
+  type RefillResult,
   reconcile,
   refill,
 } from '../pool/index.js';
@@ -51,6 +52,11 @@ export interface PoolPolicyState {
   extraHistory?: DesiredHistory;
   /** Warm instances aimed for over all hosts, for status. */
   warmTarget?: number;
+  /**
+   * What the last decision asked for beyond the per-host targets: a refill run elsewhere (a scheduled
+   * Lambda) spreads it as this controller would, rather than trimming the pool to the configured targets.
+   */
+  warmExtra?: WarmExtra;
   /** Last metric value folded in, so a quiet interval keeps the last known load. */
   lastValue?: number;
   /** A manual override (admin API, CLI): wins over the config and the forecast until cleared. */
@@ -316,6 +322,7 @@ export class Controller {
           ? {}
           : { forecastAt: prev.forecastAt }),
       warmTarget: [...targets.launch.values()].reduce((a, b) => a + b, 0),
+      warmExtra: extra,
       ...(value === undefined ? {} : { lastValue: value }),
     };
     if (!(await store.putPoolState(spec.name, next, env?.version ?? 0))) {
@@ -517,6 +524,23 @@ export class Controller {
     return policy;
   }
 
+  /**
+   * Refills a pool now and waits until its launches are warm (or failed), toward the targets of the last
+   * decision in the store, whichever controller made it: what a scheduled refill runs.
+   */
+  async refillPool(pool: string): Promise<RefillResult> {
+    const base = this.context(pool);
+    const prev = (await base.store.getPoolState<PoolPolicyState>(pool))?.data;
+    const spec = effectiveSpec(base.spec, prev?.override);
+    const extra = prev?.warmExtra ?? { launch: 0, keep: 0 };
+    return this.track(
+      pool,
+      refill({ ...base, spec }, (records) => hostTargets(spec, extra, countPool(spec, records)), {
+        signal: this.abort.signal,
+      }),
+    );
+  }
+
   private startRefill(pool: string): void {
     // A pool dropped by a reload is no longer refilled.
     if (this.refilling.has(pool) || this.abort.signal.aborted || !this.contexts.has(pool)) return;
@@ -554,7 +578,7 @@ export class Controller {
 }
 
 /** Warm instances beyond the per-host targets: to launch for, and to keep before trimming (≥ launch). */
-interface WarmExtra {
+export interface WarmExtra {
   launch: number;
   keep: number;
 }

@@ -5,4 +5,5 @@ export {
   type PoolOverride,
   type PoolPolicyState,
   type PoolStatus,
+  type WarmExtra,
 } from './controller.js';

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { Controller } from '../../lib/controller/index.js';
 import { UnknownPoolError } from '../../lib/domain/index.js';
 import { silentLogger } from '../../lib/log/index.js';
-import { reconcile } from '../../lib/pool/index.js';
+import { promote, reconcile } from '../../lib/pool/index.js';
 import { intervalStart } from '../../lib/signals/index.js';
 import {
   counts,
@@ -286,5 +286,40 @@ describe('Controller', () => {
     expect(r.resumed).toHaveLength(8);
     expect(await counts(fx)).toMatchObject({ active: 2, warm: 6, booting: 0 });
     expect(await disagreements(fx)).toEqual([]);
+  });
+});
+
+describe('Controller.refillPool', () => {
+  it("refills toward the last decision's extras, as another controller (a scheduled Lambda) would", async () => {
+    // The warm policy asks for 3 beyond the configured 2 per host on 3 hosts.
+    const fx = poolFixture({ hosts: 3, warmPerHost: 2, maxPerHost: 4, minActive: 0, maxActive: 20 });
+    const make = (owner: string) =>
+      new Controller({
+        pools: [fx.spec],
+        providers: new Map([['sim', fx.provider]]),
+        store: fx.store,
+        clock: fx.clock,
+        events: fx.events,
+        log: silentLogger(),
+        owner,
+        warmPolicy: () => ({ name: 'three', decide: () => ({ extra: 3, state: undefined }) }),
+      });
+    const decider = make('ctl-a');
+    await tickAndSettle(fx, decider);
+    expect((await counts(fx)).warm).toBe(9);
+
+    // A fresh controller, as a new Lambda execution environment has: it knows the extras from the store only.
+    const scheduled = make('ctl-b');
+    const r = await fx.clock.run(() => scheduled.refillPool(POOL));
+    expect(r.ran).toBe(true);
+    expect(r.trimmed).toEqual([]);
+    expect(r.launched).toEqual([]);
+    expect((await counts(fx)).warm).toBe(9);
+
+    // After a promotion took 4, it launches them again where the extras are wanted.
+    await fx.clock.run(() => promote(fx.ctx, 4));
+    const again = await fx.clock.run(() => scheduled.refillPool(POOL));
+    expect(again.launched).toHaveLength(4);
+    expect((await counts(fx)).warm).toBe(9);
   });
 });
