@@ -535,9 +535,7 @@ export class Controller {
     const extra = prev?.warmExtra ?? { launch: 0, keep: 0 };
     return this.track(
       pool,
-      refill({ ...base, spec }, (records) => hostTargets(spec, extra, countPool(spec, records)), {
-        signal: this.abort.signal,
-      }),
+      refill({ ...base, spec }, targetRule(spec, extra), { signal: this.abort.signal }),
     );
   }
 
@@ -554,9 +552,7 @@ export class Controller {
     // One refill per pool decides at a time; once its launches are recorded the next may start, while the
     // launches boot in the background.
     const done = () => this.refilling.delete(pool);
-    const targets = (records: readonly InstanceRecord[]) =>
-      hostTargets(ctx.spec, extra, countPool(ctx.spec, records));
-    const work = refill(ctx, targets, {
+    const work = refill(ctx, targetRule(ctx.spec, extra), {
       signal: this.abort.signal,
       onLaunched: done,
     });
@@ -598,6 +594,11 @@ function hostTargets(spec: PoolSpec, extra: WarmExtra, counts: PoolCounts): Host
     launch: warmTargets(spec, extra.launch, load, held),
     keep: warmTargets(spec, extra.keep, load, held),
   };
+}
+
+/** The targets a refill works out on the records it decides on. */
+function targetRule(spec: PoolSpec, extra: WarmExtra): (records: readonly InstanceRecord[]) => HostTargets {
+  return (records) => hostTargets(spec, extra, countPool(spec, records));
 }
 
 function summarise(r: object): Record<string, number> {

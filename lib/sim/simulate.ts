@@ -244,7 +244,7 @@ async function sequential<T, R>(items: readonly T[], fn: (item: T) => Promise<R>
  * The rises the trace brings within one lead time over what serves (scale-in held over the stabilisation
  * window), after the warm-up, largest last: what a pool would have to cover if it refilled at once.
  */
-export function risesOf(p: Prepared): number[] {
+function risesOf(p: Prepared): number[] {
   const step = p.trace.stepMs;
   const leadRows = Math.max(1, Math.ceil(p.base.forecast.horizonMs / step));
   const holdRows = Math.max(1, Math.ceil(p.base.scaleIn.stabilisationMs / step));
@@ -267,7 +267,7 @@ export function risesOf(p: Prepared): number[] {
  * Σ min(S, rise) ≥ target × Σ rise, as if it refilled at once. The search starts there and checks it by
  * full runs.
  */
-export function smallestPool(p: Prepared, rises: readonly number[]): number {
+function smallestPool(p: Prepared, rises: readonly number[]): number {
   const total = rises.reduce((a, b) => a + b, 0);
   if (total === 0) return 0;
   const need = (p.targetPct / 100) * total;

@@ -4,7 +4,7 @@
  * or ignore, status, and stop.
  */
 import { describe, expect, it } from 'vitest';
-import { Controller } from '../../lib/controller/index.js';
+import { Controller, type ControllerOptions } from '../../lib/controller/index.js';
 import { UnknownPoolError } from '../../lib/domain/index.js';
 import { silentLogger } from '../../lib/log/index.js';
 import { promote, reconcile } from '../../lib/pool/index.js';
@@ -30,16 +30,25 @@ function setup(options: PoolFixtureOptions = {}): { fx: PoolFixture; ctl: Contro
     maxActive: 20,
     ...options,
   });
-  const ctl = new Controller({
+  return { fx, ctl: controllerOn(fx, 'ctl') };
+}
+
+/** A controller of the fixture's pool, on its cloud, store and clock; its own warm policy if given. */
+function controllerOn(
+  fx: PoolFixture,
+  owner: string,
+  warmPolicy?: ControllerOptions['warmPolicy'],
+): Controller {
+  return new Controller({
     pools: [fx.spec],
     providers: new Map([['sim', fx.provider]]),
     store: fx.store,
     clock: fx.clock,
     events: fx.events,
     log: silentLogger(),
-    owner: 'ctl',
+    owner,
+    ...(warmPolicy ? { warmPolicy } : {}),
   });
-  return { fx, ctl };
 }
 
 /** One decision round, and every promotion, demotion and refill it started run to their end. */
@@ -294,16 +303,7 @@ describe('Controller.refillPool', () => {
     // The warm policy asks for 3 beyond the configured 2 per host on 3 hosts.
     const fx = poolFixture({ hosts: 3, warmPerHost: 2, maxPerHost: 4, minActive: 0, maxActive: 20 });
     const make = (owner: string) =>
-      new Controller({
-        pools: [fx.spec],
-        providers: new Map([['sim', fx.provider]]),
-        store: fx.store,
-        clock: fx.clock,
-        events: fx.events,
-        log: silentLogger(),
-        owner,
-        warmPolicy: () => ({ name: 'three', decide: () => ({ extra: 3, state: undefined }) }),
-      });
+      controllerOn(fx, owner, () => ({ name: 'three', decide: () => ({ extra: 3, state: undefined }) }));
     const decider = make('ctl-a');
     await tickAndSettle(fx, decider);
     expect((await counts(fx)).warm).toBe(9);
