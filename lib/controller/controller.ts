@@ -306,8 +306,8 @@ export class Controller {
       warm.extra,
     );
     // A manual warm-per-host wins over the forecast.
-    const manual = prev?.override?.warmPerHost !== undefined;
-    const extra = { launch: manual ? 0 : warm.extra, keep: manual ? 0 : kept.desired };
+    const extra: WarmExtra =
+      prev?.override?.warmPerHost === undefined ? { launch: warm.extra, keep: kept.desired } : NO_EXTRA;
     const targets = hostTargets(spec, extra, counts);
     const next: PoolPolicyState = {
       ...(prev?.override ? { override: prev.override } : {}),
@@ -532,7 +532,7 @@ export class Controller {
     const base = this.context(pool);
     const prev = (await base.store.getPoolState<PoolPolicyState>(pool))?.data;
     const spec = effectiveSpec(base.spec, prev?.override);
-    const extra = prev?.warmExtra ?? { launch: 0, keep: 0 };
+    const extra = prev?.warmExtra ?? NO_EXTRA;
     return this.track(
       pool,
       refill({ ...base, spec }, targetRule(spec, extra), { signal: this.abort.signal }),
@@ -547,7 +547,7 @@ export class Controller {
     // promotion may have emptied a host, or a demotion put instances back where the extras then stay.
     const last = this.lastDecision.get(pool);
     const ctx = last?.ctx ?? this.context(pool);
-    const extra = last?.extra ?? { launch: 0, keep: 0 };
+    const extra = last?.extra ?? NO_EXTRA;
     this.refilling.add(pool);
     // One refill per pool decides at a time; once its launches are recorded the next may start, while the
     // launches boot in the background.
@@ -578,6 +578,9 @@ export interface WarmExtra {
   launch: number;
   keep: number;
 }
+
+/** The configured per-host targets alone: before a decision, or under a manual warm-per-host. */
+const NO_EXTRA: WarmExtra = { launch: 0, keep: 0 };
 
 /**
  * Each host's warm targets: its configured target, plus the pool's extra spread first over the hosts that

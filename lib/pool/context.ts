@@ -32,6 +32,11 @@ export function hostBounds(spec: PoolSpec, host: string): HostBounds | undefined
   return spec.hosts.find((h) => h.name === host);
 }
 
+/** `n` warm instances held within a host's min and max; the host's configured target by default. */
+export function withinHostBounds(bounds: HostBounds, n: number = bounds.target): number {
+  return Math.min(bounds.max, Math.max(bounds.min, n));
+}
+
 /** Lease for a step that may take `stepMs`: the step's own bound plus the pool's grace. */
 export function stepLease(ctx: PoolContext, stepMs: number): number {
   return stepMs + ctx.spec.hygiene.leaseMs;

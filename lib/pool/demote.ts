@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { InstanceRecord, PoolSpec } from '../domain/index.js';
 import { isWarmpoolError } from '../domain/index.js';
 import { mapLimit } from '../util/index.js';
-import { emit, hostBounds, type PoolContext, stepLease } from './context.js';
+import { emit, hostBounds, type PoolContext, stepLease, withinHostBounds } from './context.js';
 import { countPool } from './counts.js';
 import { retire } from './drive.js';
 import { WARM_POOL_LOCK, warmPoolLockMs } from './refill.js';
@@ -191,13 +191,13 @@ function returnRoom(
   targets: ReadonlyMap<string, number> | undefined,
 ): { below(host: string): boolean; take(host: string): boolean } {
   const held = (host: string) => pending.get(host) ?? 0;
-  const bounds = (host: string) => hostBounds(spec, host) ?? { min: 0, target: 0, max: 0 };
+  const bounds = (host: string) => hostBounds(spec, host) ?? { name: host, min: 0, target: 0, max: 0 };
   // Extras: what the targets add over the configured targets; placed: what hosts hold beyond theirs.
   let extras = 0;
   let placed = 0;
   if (targets) {
     for (const h of spec.hosts) {
-      const base = Math.min(h.max, Math.max(h.min, h.target));
+      const base = withinHostBounds(h);
       extras += Math.max(0, (targets.get(h.name) ?? base) - base);
       placed += Math.max(0, held(h.name) - base);
     }
@@ -207,9 +207,9 @@ function returnRoom(
   return {
     below,
     take(host) {
-      const { min, target: base, max } = bounds(host);
-      const beyondBase = held(host) >= Math.min(max, Math.max(min, base));
-      if (!below(host) && !(held(host) < max && placed < extras)) return false;
+      const b = bounds(host);
+      const beyondBase = held(host) >= withinHostBounds(b);
+      if (!below(host) && !(held(host) < b.max && placed < extras)) return false;
       if (beyondBase) placed++;
       pending.set(host, held(host) + 1);
       return true;

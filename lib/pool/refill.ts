@@ -1,6 +1,6 @@
 import type { InstanceRecord, PoolSpec } from '../domain/index.js';
 import { mapLimit, Semaphore } from '../util/index.js';
-import { emit, hostBounds, type PoolContext } from './context.js';
+import { emit, hostBounds, type PoolContext, withinHostBounds } from './context.js';
 import { countPool } from './counts.js';
 import { type DriveOutcome, drive, retire } from './drive.js';
 import { type Launched, launch } from './launch.js';
@@ -72,7 +72,7 @@ export function planRefill(
   for (const h of counts.hosts) {
     const bounds = hostBounds(spec, h.name);
     if (!bounds) continue;
-    const target = Math.min(bounds.max, Math.max(bounds.min, targets.get(h.name) ?? bounds.target));
+    const target = withinHostBounds(bounds, targets.get(h.name));
     const pending = h.warm + h.booting + h.returning;
     if (pending < target) {
       const n = Math.min(target - pending, freeSlots.get(h.name) ?? 0, spec.bounds.maxWarm - pendingTotal);

@@ -10,6 +10,7 @@
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { z } from 'zod';
+import { alignColumns } from '../util/index.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8080';
 
@@ -166,18 +167,10 @@ export function formatPools(pools: readonly AdminPool[]): string {
         ['HOST', 'WARM', 'ACTIVE', 'BOOTING'],
         ...p.hosts.map((h) => [h.name, String(h.warm), String(h.active), String(h.booting)]),
       ];
-      return [head, ...table(rows).map((line) => `  ${line}`)].join('\n');
+      return [head, ...alignColumns(rows).map((line) => `  ${line}`)].join('\n');
     })
     .join('\n\n')
     .concat('\n');
-}
-
-/** Rows as aligned columns: the first left-aligned, the others (numbers) right-aligned. */
-function table(rows: readonly string[][]): string[] {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) =>
-    r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '),
-  );
 }
 
 // ---------------------------------------------------------------------------------------------------------

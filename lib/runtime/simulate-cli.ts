@@ -19,6 +19,7 @@ import {
   simulate,
   TraceError,
 } from '../sim/index.js';
+import { alignColumns } from '../util/index.js';
 
 export const SIMULATE_USAGE = `  simulate --trace FILE.csv [--config FILE] [--pool NAME] [--policy P ...] [--per-instance V |
            --peak-instances N] [--target PCT] [--warmup-hours H] [--threads N] [--by-day] [--json]
@@ -225,11 +226,8 @@ export function formatReport(
     p.idleWarmInstanceHours.toFixed(1),
     String(p.apiCalls),
   ]);
-  const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   const days = options.byDay ? `\n${formatDays(report)}` : '';
-  return `${head}\n\n${line(cols)}\n${rows.map(line).join('\n')}\n${days}\n(${seconds.toFixed(1)} s)\n`;
+  return `${head}\n\n${alignColumns([cols, ...rows]).join('\n')}\n${days}\n(${seconds.toFixed(1)} s)\n`;
 }
 
 /** Day by day, per policy: the share served from warm and the mean warm held, `99.87 % / 19.5`. */
@@ -244,7 +242,5 @@ function formatDays(report: SimulateReport): string {
       return d ? `${d.servedWarmPct.toFixed(2)} % / ${d.meanWarm.toFixed(1)}` : '–';
     }),
   ]);
-  const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i]!)).join('  ');
-  return `by day (served from warm / mean warm held):\n${line(cols)}\n${rows.map(line).join('\n')}\n`;
+  return `by day (served from warm / mean warm held):\n${alignColumns([cols, ...rows], 0).join('\n')}\n`;
 }

@@ -52,14 +52,12 @@ export class Meter {
   private demand = 0;
   private active = 0;
   private warm = 0;
-  private warmArea = 0;
   private deficitArea = 0;
   /** Instances of demand not yet served, by the time they arose: oldest first. */
   private readonly waiting: number[] = [];
   private head = 0;
   private readonly waits: number[] = [];
-  private warmHits = 0;
-  private coldMisses = 0;
+  /** Hits, misses and the warm integral by day of the trace; their sums are the run's. */
   private readonly days: DayTally[] = [];
 
   /** Measures from `from` (clock ms) on; what happens before only sets the starting counts. */
@@ -78,9 +76,8 @@ export class Meter {
     if (now > this.t) {
       let start = Math.max(this.t, this.from);
       if (now > start) {
-        this.warmArea += this.warm * (now - start);
         this.deficitArea += Math.max(0, this.demand - this.active) * (now - start);
-        // Split at day boundaries for the per-day figures.
+        // The warm integral, split at day boundaries.
         while (start < now) {
           const end = Math.min(now, (Math.floor(start / DAY_MS) + 1) * DAY_MS);
           const day = this.dayOf(start);
@@ -117,8 +114,6 @@ export class Meter {
   /** Counts the controller's promotion: how much of the asked-for demand the warm pool served. */
   promoted(warmHits: number, coldMisses: number, now: number): void {
     if (now < this.from) return;
-    this.warmHits += warmHits;
-    this.coldMisses += coldMisses;
     const day = this.dayOf(now);
     day.hits += warmHits;
     day.misses += coldMisses;
@@ -152,7 +147,13 @@ export class Meter {
     this.advance(now);
     const waits = Float64Array.from(this.waits).sort();
     const byDay: DayMeasured[] = [];
+    let warmHits = 0;
+    let coldMisses = 0;
+    let warmArea = 0;
     this.days.forEach((d, day) => {
+      warmHits += d.hits;
+      coldMisses += d.misses;
+      warmArea += d.warmArea;
       if (d.span === 0 && d.hits + d.misses === 0) return;
       byDay.push({
         day,
@@ -164,13 +165,13 @@ export class Meter {
       });
     });
     return {
-      servedWarmPct: servedPct(this.warmHits, this.coldMisses),
+      servedWarmPct: servedPct(warmHits, coldMisses),
       unservedInstanceSeconds: this.deficitArea / 1000,
       waitP50S: quantile(waits, 0.5) / 1000,
       waitP99S: quantile(waits, 0.99) / 1000,
-      idleWarmInstanceHours: this.warmArea / 3_600_000,
-      warmHits: this.warmHits,
-      coldMisses: this.coldMisses,
+      idleWarmInstanceHours: warmArea / 3_600_000,
+      warmHits,
+      coldMisses,
       byDay,
     };
   }
