@@ -16,6 +16,15 @@ export {
   staticSpec,
 } from './policies.js';
 export {
+  fixedCovering,
+  type Observable,
+  type OnlineSizing,
+  observables,
+  onlineSizing,
+  type RiseModel,
+  risesByRow,
+} from './rises.js';
+export {
   type RunInput,
   type RunResult,
   runTrace,

@@ -7,6 +7,7 @@
 import { type LoadedConfig, parseConfig, simHosts } from '../config/index.js';
 import type { PoolSpec } from '../domain/index.js';
 import { type PolicyChoice, specFor } from './policies.js';
+import { fixedCovering, risesByRow } from './rises.js';
 import { type RunResult, runTrace, type Series, SIM_METRIC, SIM_PROVIDER, type SimCloudSpec } from './run.js';
 import { type DemandScale, type Trace, toDemand } from './trace.js';
 import { runInWorkers } from './workers.js';
@@ -184,7 +185,7 @@ export async function runPolicy(
   const hosts = p.base.hosts;
   if (choice.name === 'static' && choice.perHost === undefined) {
     // The guess is per host: the smallest pool over all hosts, shared out.
-    const guess = Math.ceil(smallestPool(p, risesOf(p)) / hosts.length);
+    const guess = Math.ceil(firstGuess(p) / hosts.length);
     const cap = Math.min(...hosts.map((h) => h.max), Math.floor(p.base.bounds.maxWarm / hosts.length));
     const { size, result } = await searchSmallest(p.targetPct, guess, cap, (n) =>
       run(`${choice.label} (${n}/host)`, { ...choice, perHost: n }),
@@ -196,7 +197,7 @@ export async function runPolicy(
       hosts.reduce((n, h) => n + h.max, 0),
       p.base.bounds.maxWarm,
     );
-    const { size, result } = await searchSmallest(p.targetPct, smallestPool(p, risesOf(p)), cap, (n) =>
+    const { size, result } = await searchSmallest(p.targetPct, firstGuess(p), cap, (n) =>
       run(`${choice.label} (${n})`, { ...choice, size: n }),
     );
     return { ...result, size };
@@ -241,41 +242,17 @@ async function sequential<T, R>(items: readonly T[], fn: (item: T) => Promise<R>
 }
 
 /**
- * The rises the trace brings within one lead time over what serves (scale-in held over the stabilisation
- * window), after the warm-up, largest last: what a pool would have to cover if it refilled at once.
+ * A first guess at a pool's size: the smallest fixed pool that covers the target share of the rises after
+ * the warm-up, as if it refilled at once. The search starts there and checks it by full runs.
  */
-function risesOf(p: Prepared): number[] {
+function firstGuess(p: Prepared): number {
   const step = p.trace.stepMs;
-  const leadRows = Math.max(1, Math.ceil(p.base.forecast.horizonMs / step));
-  const holdRows = Math.max(1, Math.ceil(p.base.scaleIn.stabilisationMs / step));
-  const d = p.demand;
-  const rises: number[] = [];
-  const start = Math.floor(p.warmupMs / step);
-  for (let i = Math.max(1, start); i < d.length; i++) {
-    // What serves just before row i: the highest demand over the stabilisation window.
-    let serving = 0;
-    for (let j = Math.max(0, i - holdRows); j < i; j++) serving = Math.max(serving, d[j]!);
-    let peak = 0;
-    for (let j = i; j < Math.min(d.length, i + leadRows); j++) peak = Math.max(peak, d[j]!);
-    if (d[i]! > serving) rises.push(peak - serving);
-  }
-  return rises.sort((a, b) => a - b);
-}
-
-/**
- * A first guess at a pool's size: the smallest pool S that covers the target share of the rises,
- * Σ min(S, rise) ≥ target × Σ rise, as if it refilled at once. The search starts there and checks it by
- * full runs.
- */
-function smallestPool(p: Prepared, rises: readonly number[]): number {
-  const total = rises.reduce((a, b) => a + b, 0);
-  if (total === 0) return 0;
-  const need = (p.targetPct / 100) * total;
-  for (let pool = 0; ; pool++) {
-    let served = 0;
-    for (const r of rises) served += Math.min(pool, r);
-    if (served >= need || pool >= rises[rises.length - 1]!) return pool;
-  }
+  const { rise } = risesByRow({
+    demand: p.demand,
+    leadRows: Math.ceil(p.base.forecast.horizonMs / step),
+    holdRows: Math.ceil(p.base.scaleIn.stabilisationMs / step),
+  });
+  return Math.ceil(fixedCovering(rise.subarray(Math.floor(p.warmupMs / step)), p.targetPct / 100) - 1e-9);
 }
 
 /**
