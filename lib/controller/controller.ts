@@ -7,90 +7,37 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { Clock } from '../clock/index.js';
-import { type InstanceRecord, type PoolSpec, UnknownPoolError } from '../domain/index.js';
+import { type PoolSpec, UnknownPoolError } from '../domain/index.js';
 import type { EventSink } from '../events/index.js';
 import type { Logger } from '../log/index.js';
-import {
-  type DesiredHistory,
-  desiredFromMetric,
-  predictivePolicy,
-  stabilise,
-  type WarmPolicy,
-  type WarmPolicyState,
-  warmTargets,
-} from '../policy/index.js';
+import { desiredFromMetric, predictivePolicy, type WarmPolicy } from '../policy/index.js';
 import {
   countPool,
   demote,
-  type HostTargets,
   type PoolContext,
   type PoolCounts,
   promote,
   type RefillResult,
   reconcile,
   refill,
+  refillHasWork,
 } from '../pool/index.js';
 import type { CloudProvider } from '../providers/index.js';
 import { intervalStart, MetricAggregator, type MetricSample, reduce } from '../signals/index.js';
 import type { StateStore } from '../store/index.js';
-
-/** What a host counts as free before this pool's instances on it are taken off (warmTargets' spread). */
-const LOAD_ROOM = 1_000_000;
+import { mapLimit } from '../util/index.js';
+import {
+  decidePool,
+  effectiveSpec,
+  NO_EXTRA,
+  type PoolOverride,
+  type PoolPolicyState,
+  targetRule,
+  type WarmExtra,
+} from './decision.js';
 
 /** Where ingested batch keys are marked in the store: not a pool name (those match [a-z0-9-]). */
 const INGEST_NAMESPACE = '_ingest';
-
-/** What the controller keeps per pool in the store between ticks. */
-export interface PoolPolicyState {
-  desired: number;
-  history: DesiredHistory;
-  /** The warm policy's own state (its forecaster's). */
-  forecast?: WarmPolicyState;
-  /** Start of the last closed interval the forecast learned from. */
-  forecastAt?: number;
-  /** What the forecast added to the warm pool, held like scale-in over the stabilisation window. */
-  extraHistory?: DesiredHistory;
-  /** Warm instances aimed for over all hosts, for status. */
-  warmTarget?: number;
-  /**
-   * What the last decision asked for beyond the per-host targets: a refill run elsewhere (a scheduled
-   * Lambda) spreads it as this controller would, rather than trimming the pool to the configured targets.
-   */
-  warmExtra?: WarmExtra;
-  /** Last metric value folded in, so a quiet interval keeps the last known load. */
-  lastValue?: number;
-  /** A manual override (admin API, CLI): wins over the config and the forecast until cleared. */
-  override?: PoolOverride;
-  /**
-   * Demand floors by source (a firing alert, a generic webhook, a manual promote): desired never goes below
-   * the highest. A resolved alert releases its floor; scale-in then follows the pool's policy.
-   */
-  holds?: Record<string, number>;
-}
-
-/** What an operator can set by hand for a pool. */
-export interface PoolOverride {
-  /** Warm instances every host keeps, instead of the configured targets and the forecast. */
-  warmPerHost?: number;
-  /** Instances in service at least. */
-  min?: number;
-  /** Instances in service at most. */
-  max?: number;
-}
-
-/** The pool's spec with an override applied: bounds moved, and every host's warm target set. */
-export function effectiveSpec(spec: PoolSpec, override: PoolOverride | undefined): PoolSpec {
-  if (!override || Object.keys(override).length === 0) return spec;
-  const minActive = override.min ?? spec.bounds.minActive;
-  const maxActive = Math.max(minActive, override.max ?? spec.bounds.maxActive);
-  const w = override.warmPerHost;
-  const hosts =
-    w === undefined
-      ? spec.hosts
-      : spec.hosts.map((h) => ({ ...h, min: Math.min(h.min, w), target: w, max: Math.max(h.max, w) }));
-  const maxWarm = w === undefined ? spec.bounds.maxWarm : Math.max(spec.bounds.maxWarm, w * hosts.length);
-  return { ...spec, hosts, bounds: { minActive, maxActive, maxWarm } };
-}
 
 export interface ControllerOptions {
   pools: readonly PoolSpec[];
@@ -229,9 +176,16 @@ export class Controller {
     return { accepted: samples.length - ignored, ignored };
   }
 
-  /** One decision round over every pool. */
+  /**
+   * One decision round over every pool, a bounded number at a time; every pool is decided even when one
+   * fails, and the first failure is thrown after.
+   */
   async tick(): Promise<void> {
-    await Promise.all([...this.contexts.values()].map((ctx) => this.decide(ctx)));
+    const results = await mapLimit([...this.contexts.values()], DECIDE_CONCURRENCY, (ctx) =>
+      this.decide(ctx),
+    );
+    const failed = results.find((r) => 'error' in r);
+    if (failed) throw failed.error;
   }
 
   /** Reconciles every pool with its cloud. */
@@ -271,60 +225,17 @@ export class Controller {
       store.reservedSlots(spec.name),
     ]);
     const counts = countPool(spec, records);
-    const value = breach ?? (closed ? reduce(closed, spec.capacity.aggregate) : prev?.lastValue);
-    const floor = Math.max(0, ...Object.values(prev?.holds ?? {}));
-    const measured = value === undefined ? spec.bounds.minActive : desiredFromMetric(spec, value);
-    // The open interval cannot scale in (it has not closed) but holds scale-in above what it already asks.
-    const opened = open ? desiredFromMetric(spec, reduce(open, spec.capacity.aggregate)) : 0;
-    const learned = Math.min(spec.bounds.maxActive, Math.max(measured, floor));
-    const raw = Math.max(learned, Math.min(spec.bounds.maxActive, opened));
-    const { desired, history } = stabilise(spec, prev?.history ?? [], now, raw);
-    // The forecast learns once per closed interval, from measured demand only: the floor used before any
-    // metric arrived is not a trend, and a breach is a partial interval.
-    const learn = closed !== undefined && (prev?.forecastAt ?? Number.NEGATIVE_INFINITY) < closedAt;
-    const warm = this.warmPolicy(spec).decide({
+    const { desired, next, extra, targets } = decidePool({
       spec,
       now,
-      desired,
-      ...(learn ? { observed: { at: closedAt, demand: learned } } : {}),
-      // What the pool has ready against what the last decision aimed for: a refill still on its way.
-      shortfall: Math.max(0, (prev?.warmTarget ?? 0) - counts.warm),
-      state: prev?.forecast,
+      prev,
+      closedAt,
+      closed,
+      open,
+      breach,
+      counts,
+      warmPolicy: this.warmPolicy(spec),
     });
-    // The pool launches for what the policy asks now, and keeps what it asked for within the last lead time
-    // (or the stabilisation window, if shorter) before trimming: a warm instance deleted only to be launched
-    // again within a lead time costs more than keeping it, as a launch takes that long to become warm.
-    const kept = stabilise(
-      {
-        scaleIn: {
-          ...spec.scaleIn,
-          stabilisationMs: Math.min(spec.scaleIn.stabilisationMs, spec.forecast.horizonMs),
-        },
-      },
-      prev?.extraHistory ?? [],
-      now,
-      warm.extra,
-    );
-    // A manual warm-per-host wins over the forecast.
-    const extra: WarmExtra =
-      prev?.override?.warmPerHost === undefined ? { launch: warm.extra, keep: kept.desired } : NO_EXTRA;
-    const targets = hostTargets(spec, extra, counts);
-    const next: PoolPolicyState = {
-      ...(prev?.override ? { override: prev.override } : {}),
-      ...(prev?.holds ? { holds: prev.holds } : {}),
-      desired,
-      history,
-      ...(warm.state ? { forecast: warm.state } : {}),
-      extraHistory: kept.history,
-      ...(learn
-        ? { forecastAt: closedAt }
-        : prev?.forecastAt === undefined
-          ? {}
-          : { forecastAt: prev.forecastAt }),
-      warmTarget: [...targets.launch.values()].reduce((a, b) => a + b, 0),
-      warmExtra: extra,
-      ...(value === undefined ? {} : { lastValue: value }),
-    };
     if (!(await store.putPoolState(spec.name, next, env?.version ?? 0))) {
       // Another controller decided for this pool since we read: its decision stands for this round.
       return;
@@ -345,6 +256,10 @@ export class Controller {
           this.startRefill(spec.name),
         ),
       );
+      return;
+    } else if (!refillHasWork(ctx, records, targets, counts)) {
+      // At its targets: a refill would find nothing to launch or trim on these records. A promotion asks
+      // for one itself; any other loss (a failed instance) shows as a deficit to the next decision.
       return;
     }
     this.startRefill(spec.name);
@@ -573,36 +488,12 @@ export class Controller {
   }
 }
 
-/** Warm instances beyond the per-host targets: to launch for, and to keep before trimming (≥ launch). */
-export interface WarmExtra {
-  launch: number;
-  keep: number;
-}
-
-/** The configured per-host targets alone: before a decision, or under a manual warm-per-host. */
-const NO_EXTRA: WarmExtra = { launch: 0, keep: 0 };
-
 /**
- * Each host's warm targets: its configured target, plus the pool's extra spread first over the hosts that
- * already hold instances beyond their target, then over the hosts this pool loads least (a stand-in for
- * free capacity that costs no call to the cloud; refill checks the real room). One spread for what to
- * launch for, one for what to keep.
+ * Pools decided at once in a round: enough to keep a shared store busy, few enough that a round over
+ * thousands of pools does not hold every pool's records in memory at the same time (bench:decide: 1,000
+ * pools at once spent most of the round collecting garbage).
  */
-function hostTargets(spec: PoolSpec, extra: WarmExtra, counts: PoolCounts): HostTargets {
-  const load = new Map(
-    counts.hosts.map((h) => [h.name, LOAD_ROOM - (h.active + h.warm + h.booting + h.promoting)]),
-  );
-  const held = new Map(counts.hosts.map((h) => [h.name, h.warm + h.booting + h.returning]));
-  return {
-    launch: warmTargets(spec, extra.launch, load, held),
-    keep: warmTargets(spec, extra.keep, load, held),
-  };
-}
-
-/** The targets a refill works out on the records it decides on. */
-function targetRule(spec: PoolSpec, extra: WarmExtra): (records: readonly InstanceRecord[]) => HostTargets {
-  return (records) => hostTargets(spec, extra, countPool(spec, records));
-}
+const DECIDE_CONCURRENCY = 32;
 
 function summarise(r: object): Record<string, number> {
   return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, (v as unknown[]).length]));

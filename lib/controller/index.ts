@@ -1,9 +1,10 @@
+export { Controller, type ControllerOptions, type PoolStatus } from './controller.js';
 export {
-  Controller,
-  type ControllerOptions,
+  type Decision,
+  type DecisionInput,
+  decidePool,
   effectiveSpec,
   type PoolOverride,
   type PoolPolicyState,
-  type PoolStatus,
   type WarmExtra,
-} from './controller.js';
+} from './decision.js';

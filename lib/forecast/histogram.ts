@@ -7,7 +7,7 @@
  * Bins: [0] holds exact zeros (a forecast that was right, a flat load), [1] (0, r], then
  * [i] (r·1.2^(i−2), r·1.2^(i−1)] for the resolution r; the last bin also takes everything above its range.
  */
-import { type Blocks, blockAdd, toFlat, zeroBlocks } from './blocks.js';
+import { BLOCK, type Blocks, blockAdd, zeroBlocks } from './blocks.js';
 
 export interface DecayedHistogram {
   /** Time (ms) at which an added value weighs 1. */
@@ -74,23 +74,27 @@ export function histogramQuantile(
   mode: 'upper' | 'interpolate',
   p: HistogramParams,
 ): number | undefined {
-  const counts = toFlat(h.counts);
+  // Walked block by block, not flattened: this runs at every decision of every pool.
   let total = 0;
-  for (const c of counts) total += c;
+  for (const block of h.counts) for (const c of block) total += c;
   if (!(total > 0)) return undefined;
   const target = Math.min(1, Math.max(0, q)) * total;
   let cumulative = 0;
   let last = 0;
-  for (let i = 0; i < counts.length; i++) {
-    const c = counts[i]!;
-    if (c <= 0) continue;
-    last = i;
-    if (cumulative + c >= target) {
-      if (mode === 'upper' || i === 0) return upperEdge(i, p.resolution);
-      const f = Math.min(1, Math.max(0, (target - cumulative) / c));
-      return i === 1 ? f * p.resolution : upperEdge(i - 1, p.resolution) * RATIO ** f;
+  for (let b = 0; b < h.counts.length; b++) {
+    const block = h.counts[b]!;
+    for (let j = 0; j < block.length; j++) {
+      const c = block[j]!;
+      if (c <= 0) continue;
+      const i = b * BLOCK + j;
+      last = i;
+      if (cumulative + c >= target) {
+        if (mode === 'upper' || i === 0) return upperEdge(i, p.resolution);
+        const f = Math.min(1, Math.max(0, (target - cumulative) / c));
+        return i === 1 ? f * p.resolution : upperEdge(i - 1, p.resolution) * RATIO ** f;
+      }
+      cumulative += c;
     }
-    cumulative += c;
   }
   // Rounding left the target a hair above the sum.
   return upperEdge(last, p.resolution);

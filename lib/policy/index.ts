@@ -1,4 +1,11 @@
-export { clamp, type DesiredHistory, desiredFromMetric, stabilise, warmTargets } from './target.js';
+export {
+  clamp,
+  type DesiredHistory,
+  desiredFromMetric,
+  spreadExtra,
+  stabilise,
+  warmTargets,
+} from './target.js';
 export {
   decisionWindow,
   FIXED_POOL,

@@ -58,46 +58,101 @@ export function warmTargets(
   freeSlots: ReadonlyMap<string, number> = new Map(),
   held: ReadonlyMap<string, number> = new Map(),
 ): Map<string, number> {
-  const targets = new Map<string, number>();
+  const targets = spreadExtra(
+    spec,
+    extra,
+    spec.hosts.map((h) => freeSlots.get(h.name) ?? Number.MAX_SAFE_INTEGER),
+    spec.hosts.map((h) => held.get(h.name) ?? 0),
+  );
+  return new Map(spec.hosts.map((h, i) => [h.name, targets[i]!]));
+}
+
+/**
+ * warmTargets on arrays in the order of `spec.hosts` (free room, instances held), for the controller, which
+ * has them so from its counts: at every decision of every pool, over every host.
+ */
+export function spreadExtra(
+  spec: PoolSpec,
+  extra: number,
+  freeSlots: readonly number[],
+  held: readonly number[],
+): number[] {
+  const hosts = spec.hosts;
+  const n = hosts.length;
+  const target = new Array<number>(n);
   let total = 0;
-  for (const h of spec.hosts) {
-    const t = clamp(h.target, h.min, h.max);
-    targets.set(h.name, t);
-    total += t;
+  for (let i = 0; i < n; i++) {
+    const h = hosts[i]!;
+    target[i] = clamp(h.target, h.min, h.max);
+    total += target[i]!;
   }
+  let left = Math.max(0, Math.ceil(extra));
+  if (left === 0) return target;
   // Unknown free capacity counts as plenty, but finite: each extra must lower it, or every extra would go
   // to the first host in config order until its max instead of spreading over the hosts.
-  const free = new Map(spec.hosts.map((h) => [h.name, freeSlots.get(h.name) ?? Number.MAX_SAFE_INTEGER]));
-  let left = Math.max(0, Math.ceil(extra));
+  const free = freeSlots.slice(0, n);
   // Extras stay first where warm instances already are or are on their way: moving a target to another
   // host would delete a ready instance there only to boot a new one here.
-  for (const h of spec.hosts) {
-    const t = targets.get(h.name)!;
-    const keep = Math.min(left, (held.get(h.name) ?? 0) - t, h.max - t, spec.bounds.maxWarm - total);
+  for (let i = 0; i < n && left > 0; i++) {
+    const keep = Math.min(
+      left,
+      held[i]! - target[i]!,
+      hosts[i]!.max - target[i]!,
+      spec.bounds.maxWarm - total,
+    );
     if (keep <= 0) continue;
-    targets.set(h.name, t + keep);
-    free.set(h.name, free.get(h.name)! - keep);
+    target[i] = target[i]! + keep;
+    free[i] = free[i]! - keep;
     total += keep;
     left -= keep;
   }
-  while (left > 0 && total < spec.bounds.maxWarm) {
-    let best: string | undefined;
-    let bestFree = Number.NEGATIVE_INFINITY;
-    for (const h of spec.hosts) {
-      const room = h.max - targets.get(h.name)!;
-      const f = free.get(h.name)!;
-      if (room > 0 && f > bestFree) {
-        best = h.name;
-        bestFree = f;
+  // Then one at a time to the host with the most free capacity (the first in config order on a tie), by a
+  // heap of the hosts with room.
+  const before = (a: number, b: number) => free[a]! > free[b]! || (free[a] === free[b] && a < b);
+  const heap: number[] = [];
+  const up = (k: number) => {
+    while (k > 0) {
+      const parent = (k - 1) >> 1;
+      if (!before(heap[k]!, heap[parent]!)) break;
+      [heap[k], heap[parent]] = [heap[parent]!, heap[k]!];
+      k = parent;
+    }
+  };
+  const down = (k: number) => {
+    for (;;) {
+      const l = 2 * k + 1;
+      const r = l + 1;
+      let top = k;
+      if (l < heap.length && before(heap[l]!, heap[top]!)) top = l;
+      if (r < heap.length && before(heap[r]!, heap[top]!)) top = r;
+      if (top === k) return;
+      [heap[k], heap[top]] = [heap[top]!, heap[k]!];
+      k = top;
+    }
+  };
+  if (left > 0 && total < spec.bounds.maxWarm) {
+    for (let i = 0; i < n; i++) {
+      if (hosts[i]!.max - target[i]! > 0) {
+        heap.push(i);
+        up(heap.length - 1);
       }
     }
-    if (best === undefined) break;
-    targets.set(best, targets.get(best)! + 1);
-    free.set(best, bestFree - 1);
+  }
+  while (left > 0 && total < spec.bounds.maxWarm && heap.length > 0) {
+    const i = heap[0]!;
+    target[i] = target[i]! + 1;
+    free[i] = free[i]! - 1;
     total++;
     left--;
+    if (hosts[i]!.max - target[i]! > 0) {
+      down(0);
+    } else {
+      heap[0] = heap[heap.length - 1]!;
+      heap.pop();
+      if (heap.length > 0) down(0);
+    }
   }
-  return targets;
+  return target;
 }
 
 export function clamp(n: number, lo: number, hi: number): number {

@@ -28,8 +28,16 @@ export function emit(ctx: PoolContext, type: PoolEventType, data: Record<string,
   ctx.events.emit({ type, pool: ctx.spec.name, time: ctx.clock.now(), data });
 }
 
+/** Each spec's hosts by name, built on first use: a pool of many hosts looks each one up per decision. */
+const hostsByName = new WeakMap<readonly HostBounds[], ReadonlyMap<string, HostBounds>>();
+
 export function hostBounds(spec: PoolSpec, host: string): HostBounds | undefined {
-  return spec.hosts.find((h) => h.name === host);
+  let byName = hostsByName.get(spec.hosts);
+  if (!byName) {
+    byName = new Map(spec.hosts.map((h) => [h.name, h]));
+    hostsByName.set(spec.hosts, byName);
+  }
+  return byName.get(host);
 }
 
 /** `n` warm instances held within a host's min and max; the host's configured target by default. */

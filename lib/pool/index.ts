@@ -12,4 +12,5 @@ export {
   type RefillResult,
   type RefillTargets,
   refill,
+  refillHasWork,
 } from './refill.js';

@@ -1,7 +1,7 @@
 import type { InstanceRecord, PoolSpec } from '../domain/index.js';
 import { mapLimit, Semaphore } from '../util/index.js';
 import { emit, hostBounds, type PoolContext, withinHostBounds } from './context.js';
-import { countPool } from './counts.js';
+import { countPool, type PoolCounts } from './counts.js';
 import { type DriveOutcome, drive, retire } from './drive.js';
 import { type Launched, launch } from './launch.js';
 
@@ -56,7 +56,7 @@ export interface RefillResult {
 /**
  * Works out what a refill must do: per host, `deficit = target − (warm + booting + warming + returning)`,
  * within the host's bounds, the pool's warm maximum and the host's free capacity. Pure, for tests and the
- * simulator.
+ * simulator; `counts` when the caller has already counted `records`.
  */
 export function planRefill(
   ctx: Pick<PoolContext, 'spec'>,
@@ -64,9 +64,9 @@ export function planRefill(
   targets: ReadonlyMap<string, number>,
   freeSlots: ReadonlyMap<string, number>,
   keep: ReadonlyMap<string, number> = targets,
+  counts: PoolCounts = countPool(ctx.spec, records),
 ): RefillPlan {
   const { spec } = ctx;
-  const counts = countPool(spec, records);
   let pendingTotal = counts.warm + counts.booting + counts.returning;
   const plan: RefillPlan = { launch: new Map(), trim: [] };
   for (const h of counts.hosts) {
@@ -93,6 +93,31 @@ export function planRefill(
     }
   }
   return plan;
+}
+
+/** Room without limit on every host of `spec`, for a plan made before asking the cloud for its capacity. */
+function unboundedRoom(spec: PoolSpec): ReadonlyMap<string, number> {
+  let room = unbounded.get(spec.hosts);
+  if (!room) {
+    room = new Map(spec.hosts.map((h) => [h.name, Number.MAX_SAFE_INTEGER]));
+    unbounded.set(spec.hosts, room);
+  }
+  return room;
+}
+const unbounded = new WeakMap<PoolSpec['hosts'], ReadonlyMap<string, number>>();
+
+/**
+ * True when a refill toward `targets` would launch or trim something on these records (capacity aside):
+ * a decision that finds its pool at target need not start one.
+ */
+export function refillHasWork(
+  ctx: Pick<PoolContext, 'spec'>,
+  records: readonly InstanceRecord[],
+  targets: HostTargets,
+  counts?: PoolCounts,
+): boolean {
+  const plan = planRefill(ctx, records, targets.launch, unboundedRoom(ctx.spec), targets.keep, counts);
+  return plan.launch.size > 0 || plan.trim.length > 0;
 }
 
 /**
@@ -135,8 +160,7 @@ export async function refill(
       typeof targets === 'function' ? targets(records) : { launch: targets };
     // Ask the cloud for free capacity only when something is to be launched: most refills find the pool
     // at target, and a hypervisor listing on every tick is load on the cloud's API for nothing.
-    const unbounded = new Map(spec.hosts.map((h) => [h.name, Number.MAX_SAFE_INTEGER]));
-    let plan = planRefill(ctx, records, hostTargets, unbounded, keep);
+    let plan = planRefill(ctx, records, hostTargets, unboundedRoom(spec), keep);
     if (plan.launch.size > 0) {
       const capacity = await provider.hosts();
       const free = new Map(capacity.map((c) => [c.name, Math.max(0, c.capacity - c.used)]));

@@ -3,7 +3,7 @@
  * the scale-in stabilisation window with reuse, the forecast raising warm targets, input it must refuse
  * or ignore, status, and stop.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Controller, type ControllerOptions } from '../../lib/controller/index.js';
 import { UnknownPoolError } from '../../lib/domain/index.js';
 import { silentLogger } from '../../lib/log/index.js';
@@ -274,6 +274,46 @@ describe('Controller', () => {
       [1, 2, 0],
       [0, 2, 0],
     ]);
+  });
+
+  it('starts no refill while the pool is at its targets, and one as soon as a decision finds a deficit', async () => {
+    const { fx, ctl } = setup();
+    await tickAndSettle(fx, ctl);
+    const locks = vi.spyOn(fx.store, 'tryLock');
+    await tickAndSettle(fx, ctl);
+    expect(locks.mock.calls.filter(([, name]) => name === 'refill')).toEqual([]);
+
+    // A warm instance lost behind the controller's back (deleted by hand): the next decision sees the
+    // deficit and refills it.
+    const lost = (await records(fx)).find((r) => r.state === 'warm')!;
+    await fx.store.remove(POOL, lost.id);
+    await tickAndSettle(fx, ctl);
+    expect(locks.mock.calls.filter(([, name]) => name === 'refill')).toHaveLength(1);
+    expect(await poolStatus(ctl)).toMatchObject({ warm: 6, booting: 0 });
+  });
+
+  it('decides every pool of a round even when one fails, then throws that failure', async () => {
+    const fx = poolFixture({ hosts: 2, warmPerHost: 0 });
+    const pools = ['a', 'b', 'c'].map((name) => ({ ...fx.spec, name }));
+    const ctl = new Controller({
+      pools,
+      providers: new Map([['sim', fx.provider]]),
+      store: fx.store,
+      clock: fx.clock,
+      events: fx.events,
+      log: silentLogger(),
+      warmPolicy: (spec) => ({
+        name: 'test',
+        decide: () => {
+          if (spec.name === 'a') throw new Error('pool a: policy broke');
+          return { extra: 0, state: undefined };
+        },
+      }),
+    });
+    await expect(fx.clock.run(() => ctl.tick())).rejects.toThrow('pool a: policy broke');
+    expect(await fx.store.getPoolState('a')).toBeUndefined();
+    expect(await fx.store.getPoolState('b')).toBeDefined();
+    expect(await fx.store.getPoolState('c')).toBeDefined();
   });
 
   it('stop() aborts background work at once; the leases let another controller finish it', async () => {

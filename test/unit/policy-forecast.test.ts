@@ -191,6 +191,70 @@ describe('warmTargets', () => {
       [H3, 3],
     ]);
   });
+
+  it('spreads exactly as one at a time to the host with the most free room, on any pool', () => {
+    /** The rule as the docs state it, one extra at a time: the reference the fast spread must match. */
+    function oneAtATime(
+      spec: PoolSpec,
+      extra: number,
+      freeSlots: ReadonlyMap<string, number>,
+      held: ReadonlyMap<string, number>,
+    ): Map<string, number> {
+      const targets = new Map(spec.hosts.map((h) => [h.name, Math.min(h.max, Math.max(h.min, h.target))]));
+      let total = [...targets.values()].reduce((a, b) => a + b, 0);
+      const free = new Map(spec.hosts.map((h) => [h.name, freeSlots.get(h.name) ?? Number.MAX_SAFE_INTEGER]));
+      let left = Math.max(0, Math.ceil(extra));
+      for (const h of spec.hosts) {
+        const t = targets.get(h.name)!;
+        const keep = Math.min(left, (held.get(h.name) ?? 0) - t, h.max - t, spec.bounds.maxWarm - total);
+        if (keep <= 0) continue;
+        targets.set(h.name, t + keep);
+        free.set(h.name, free.get(h.name)! - keep);
+        total += keep;
+        left -= keep;
+      }
+      while (left > 0 && total < spec.bounds.maxWarm) {
+        const best = spec.hosts
+          .filter((h) => h.max - targets.get(h.name)! > 0)
+          .reduce<(typeof spec.hosts)[number] | undefined>(
+            (b, h) => (b === undefined || free.get(h.name)! > free.get(b.name)! ? h : b),
+            undefined,
+          );
+        if (!best) break;
+        targets.set(best.name, targets.get(best.name)! + 1);
+        free.set(best.name, free.get(best.name)! - 1);
+        total++;
+        left--;
+      }
+      return targets;
+    }
+    const host = fc.record({
+      min: fc.integer({ min: 0, max: 3 }),
+      target: fc.integer({ min: 0, max: 5 }),
+      max: fc.integer({ min: 0, max: 8 }),
+      free: fc.option(fc.integer({ min: 0, max: 12 }), { nil: undefined }),
+      held: fc.integer({ min: 0, max: 9 }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(host, { minLength: 1, maxLength: 12 }),
+        fc.integer({ min: -2, max: 60 }),
+        fc.integer({ min: 0, max: 80 }),
+        (hs, extra, maxWarm) => {
+          const spec = withSpec((s) => ({
+            hosts: hs.map((h, i) => ({ name: `h${i}`, min: h.min, target: h.target, max: h.max })),
+            bounds: { ...s.bounds, maxWarm },
+          }));
+          const free = new Map(
+            hs.flatMap((h, i) => (h.free === undefined ? [] : [[`h${i}`, h.free] as const])),
+          );
+          const held = new Map(hs.map((h, i) => [`h${i}`, h.held] as const));
+          expect([...warmTargets(spec, extra, free, held)]).toEqual([...oneAtATime(spec, extra, free, held)]);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
 });
 
 describe('Holt forecast', () => {
