@@ -4,11 +4,12 @@
  * - `decide`: the decision itself for every pool, as the controller makes it each interval (count the
  *   pool's instances per host, target tracking and scale-in hold, the forecaster and the calibrated warm
  *   policy, the warm target spread over the hosts: `decidePool`), with states that have learnt 14 days of
- *   one-minute demand (a daily wave with noise), each pool with 2 instances in service and 1 warm per host;
+ *   one-minute demand (a daily wave with noise); each pool holds 2 instances in service on every host and
+ *   the warm targets of its last decision (its refills landed);
  * - `stateJsonUs`: what a store adds per pool and decision: the state written and read back as JSON;
- * - `round`: a whole round of the Controller on the in-memory store (read the state, the intervals and
- *   the records; decide; write; start what the decision asks), with demand equal to what serves, so that
- *   no pool scales and every refill finds its targets met.
+ * - `round`: a whole round of the Controller on the in-memory store (read the state, the intervals and the
+ *   records; decide; write; start what the decision asks), with states only as old as the run and demand
+ *   equal to what serves, so that no pool scales and every refill finds its targets met.
  *
  *   npm run bench:decide [-- --pools 1000] [--hosts 100] [--rounds 20] [--json]
  *
