@@ -161,7 +161,9 @@ export function decidePool(input: DecisionInput): Decision {
     desired,
     ...(learn ? { observed: { at: closedAt, demand: learned } } : {}),
     // What the pool has ready against what the last decision aimed for: a refill still on its way.
-    shortfall: Math.max(0, (prev?.warmTarget ?? 0) - counts.warm),
+    // Only what is on its way counts: a pool whose refills cannot launch (no room on the hosts) would
+    // otherwise learn ever larger margins for instances no margin can bring.
+    shortfall: Math.min(counts.booting, Math.max(0, (prev?.warmTarget ?? 0) - counts.warm)),
     state: prev?.forecast,
   });
   // The pool launches for what the policy asks now, and keeps what it asked for within the last lead time
