@@ -15,7 +15,6 @@
  *
  * The last line printed is one JSON object (with --json, the only line).
  */
-import { parseArgs } from 'node:util';
 import { VirtualClock } from '../lib/clock/index.js';
 import { parseConfig } from '../lib/config/index.js';
 import { Controller, decidePool, type PoolPolicyState } from '../lib/controller/index.js';
@@ -26,26 +25,12 @@ import { predictivePolicy } from '../lib/policy/index.js';
 import { countPool } from '../lib/pool/index.js';
 import { SimCloud } from '../lib/providers/sim/index.js';
 import { MemoryStore } from '../lib/store/index.js';
+import { benchArgs } from './args.js';
 
-const { values } = parseArgs({
-  options: {
-    pools: { type: 'string', default: '1000' },
-    hosts: { type: 'string', default: '100' },
-    rounds: { type: 'string', default: '20' },
-    json: { type: 'boolean', default: false },
-  },
-});
-const pools = Number(values.pools);
-const hosts = Number(values.hosts);
-const rounds = Number(values.rounds);
-for (const [name, v] of Object.entries({ pools, hosts, rounds })) {
-  if (!Number.isInteger(v) || v < 1) {
-    process.stderr.write(
-      `bench:decide: --${name} must be a positive integer (got ${String(values[name as keyof typeof values])})\n`,
-    );
-    process.exit(2);
-  }
-}
+const {
+  json,
+  ints: { pools, hosts, rounds },
+} = benchArgs('bench:decide', { pools: { default: 1000 }, hosts: { default: 100 }, rounds: { default: 20 } });
 const progress = (msg: string) => process.stderr.write(`bench:decide: ${msg}\n`);
 
 const STEP_MS = 60_000;
@@ -260,7 +245,7 @@ const result = {
   round: summary(roundMs),
   targetMs: 100,
 };
-if (!values.json) {
+if (!json) {
   const line = (name: string, r: ReturnType<typeof summary>) =>
     `${name}: first ${r.firstMs} ms, then p50 ${r.p50Ms} ms, max ${r.maxMs} ms\n`;
   process.stdout.write(

@@ -8,27 +8,18 @@
  * pools. The last line printed is one JSON object.
  */
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { decodeRecords, type InRecord } from '../lib/ingest/index.js';
 import { MetricAggregator } from '../lib/signals/index.js';
+import { benchArgs } from './args.js';
 
-const { values } = parseArgs({
-  options: {
-    events: { type: 'string', default: '1000000' },
-    batch: { type: 'string', default: '500' },
-    pools: { type: 'string', default: '50' },
-    json: { type: 'boolean', default: false },
-  },
+const {
+  json,
+  ints: { events, batch: batchSize, pools: poolCount },
+} = benchArgs('bench:ingest', {
+  events: { default: 1_000_000 },
+  batch: { default: 500 },
+  pools: { default: 50 },
 });
-const events = Number(values.events);
-const batchSize = Number(values.batch);
-const poolCount = Number(values.pools);
-for (const [name, v] of Object.entries({ events, batch: batchSize, pools: poolCount })) {
-  if (!Number.isInteger(v) || v < 1) {
-    process.stderr.write(`bench:ingest: --${name} must be a positive integer (got ${String(v)})\n`);
-    process.exit(2);
-  }
-}
 
 const pools = Array.from({ length: poolCount }, (_, i) => `pool-${i}`);
 const known = new Set(pools);
@@ -77,14 +68,13 @@ for (let b = 0; b < batches; b++) {
   accepted += decoded.samples.length;
   rejected += decoded.rejected.length;
   batchMs.push(performance.now() - s);
-  if (!values.json && b % 400 === 0) process.stderr.write(`\r${Math.round((100 * b) / batches)} %`);
+  if (!json && b % 400 === 0) process.stderr.write(`\r${Math.round((100 * b) / batches)} %`);
 }
 const seconds = (performance.now() - start) / 1000;
 const heapMB = Math.round(((process.memoryUsage().heapUsed - heapBefore) / 1048576) * 10) / 10;
 batchMs.sort((a, b) => a - b);
 const p99 = batchMs[Math.ceil(0.99 * batchMs.length) - 1]!;
-if (!values.json)
-  process.stderr.write(`\r${accepted} accepted, ${rejected} rejected in ${seconds.toFixed(2)} s\n`);
+if (!json) process.stderr.write(`\r${accepted} accepted, ${rejected} rejected in ${seconds.toFixed(2)} s\n`);
 process.stdout.write(
   `${JSON.stringify({
     events: batches * batchSize,

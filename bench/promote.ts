@@ -7,7 +7,6 @@
  *
  * The last line printed is one JSON object (with --json, the only line).
  */
-import { parseArgs } from 'node:util';
 import { VirtualClock } from '../lib/clock/index.js';
 import { parseConfig } from '../lib/config/index.js';
 import { MemoryEventSink } from '../lib/events/index.js';
@@ -15,6 +14,7 @@ import { silentLogger } from '../lib/log/index.js';
 import { type PoolContext, promote, refill } from '../lib/pool/index.js';
 import { SimCloud } from '../lib/providers/sim/index.js';
 import { MemoryStore } from '../lib/store/index.js';
+import { benchArgs } from './args.js';
 
 interface Timing {
   totalMs: number;
@@ -117,29 +117,17 @@ async function coldRun(instances: number, hosts: number, seed: number) {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      instances: { type: 'string', default: '100' },
-      hosts: { type: 'string', default: '10' },
-      runs: { type: 'string', default: '5' },
-      seed: { type: 'string', default: '1' },
-      json: { type: 'boolean', default: false },
-    },
+  const {
+    json,
+    ints: { instances, hosts, runs, seed },
+  } = benchArgs('bench:promote', {
+    instances: { default: 100 },
+    hosts: { default: 10 },
+    runs: { default: 5 },
+    seed: { default: 1, min: 0 },
   });
-  const instances = Number(values.instances);
-  const hosts = Number(values.hosts);
-  const runs = Number(values.runs);
-  const seed = Number(values.seed);
-  for (const [name, v] of Object.entries({ instances, hosts, runs, seed })) {
-    if (!Number.isInteger(v) || v < (name === 'seed' ? 0 : 1)) {
-      process.stderr.write(
-        `bench:promote: --${name} must be a positive integer (got ${String(values[name as keyof typeof values])})\n`,
-      );
-      process.exit(2);
-    }
-  }
   const progress = (msg: string) => {
-    if (!values.json) process.stderr.write(`${msg}\n`);
+    if (!json) process.stderr.write(`${msg}\n`);
   };
 
   // Warm runs repeat to steady the wall-clock overhead figure; the median run is reported.

@@ -12,29 +12,20 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { SystemClock } from '../lib/clock/index.js';
 import { createRedisStore, type RedisStore } from '../lib/store/index.js';
+import { benchArgs } from './args.js';
 
-const { values } = parseArgs({
-  options: {
-    controllers: { type: 'string', default: '8' },
-    claims: { type: 'string', default: '20000' },
-    warm: { type: 'string', default: '200' },
-    json: { type: 'boolean', default: false },
-  },
+const {
+  json,
+  ints: { controllers, claims: totalClaims, warm },
+} = benchArgs('bench:store', {
+  controllers: { default: 8 },
+  claims: { default: 20_000 },
+  warm: { default: 200 },
 });
-const controllers = Number(values.controllers);
-const totalClaims = Number(values.claims);
-const warm = Number(values.warm);
-for (const [name, v] of Object.entries({ controllers, claims: totalClaims, warm })) {
-  if (!Number.isInteger(v) || v < 1) {
-    process.stderr.write(`bench:store: --${name} must be a positive integer (got ${String(v)})\n`);
-    process.exit(2);
-  }
-}
 const say = (msg: string) => {
-  if (!values.json) process.stderr.write(`${msg}\n`);
+  if (!json) process.stderr.write(`${msg}\n`);
 };
 
 let started = false;
