@@ -23,7 +23,9 @@ import {
   loadTrace,
   observables,
   onlineSizing,
+  riseModel,
   risesByRow,
+  toDemand,
 } from '../lib/sim/index.js';
 
 const { values } = parseArgs({
@@ -45,16 +47,9 @@ const results: Record<string, unknown>[] = [];
 const lines: string[] = [];
 for (const file of files) {
   const trace = await loadTrace(join(values.traces, file));
-  const top = trace.values.reduce((a, b) => Math.max(a, b), 0);
-  const demand = Int32Array.from(trace.values, (v) =>
-    top > 0 ? Math.ceil((v / top) * DEFAULT_PEAK_INSTANCES - 1e-9) : 0,
-  );
+  const { demand } = toDemand(trace, { peakInstances: DEFAULT_PEAK_INSTANCES });
   const spec = defaultSimConfig(DEFAULT_PEAK_INSTANCES, trace.stepMs).pools[0]!;
-  const model = {
-    demand,
-    leadRows: Math.ceil(spec.forecast.horizonMs / trace.stepMs),
-    holdRows: Math.ceil(spec.scaleIn.stabilisationMs / trace.stepMs),
-  };
+  const model = riseModel(spec, demand, trace.stepMs);
   const { rise, serving } = risesByRow(model);
   const dayRows = Math.round(DAY_MS / trace.stepMs);
   const measured = rise.subarray(dayRows);

@@ -29,7 +29,10 @@ export interface PoolPolicyState {
   forecastAt?: number;
   /** What the forecast added to the warm pool, held like scale-in over the stabilisation window. */
   extraHistory?: DesiredHistory;
-  /** Warm instances aimed for over all hosts, for status. */
+  /**
+   * Warm instances aimed for over all hosts: shown in status, and what the next decision measures the pool's
+   * shortfall against.
+   */
   warmTarget?: number;
   /**
    * What the last decision asked for beyond the per-host targets: a refill run elsewhere (a scheduled

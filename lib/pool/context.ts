@@ -28,16 +28,29 @@ export function emit(ctx: PoolContext, type: PoolEventType, data: Record<string,
   ctx.events.emit({ type, pool: ctx.spec.name, time: ctx.clock.now(), data });
 }
 
-/** Each spec's hosts by name, built on first use: a pool of many hosts looks each one up per decision. */
-const hostsByName = new WeakMap<readonly HostBounds[], ReadonlyMap<string, HostBounds>>();
+/**
+ * Maps over a spec's hosts, built once per hosts list: a pool of many hosts looks them up at every decision.
+ * `byName`: each host's bounds; `unbounded`: room without limit on every host (a plan made before asking the
+ * cloud for its capacity).
+ */
+export function hostIndex(spec: PoolSpec): {
+  byName: ReadonlyMap<string, HostBounds>;
+  unbounded: ReadonlyMap<string, number>;
+} {
+  let index = hostIndexes.get(spec.hosts);
+  if (!index) {
+    index = {
+      byName: new Map(spec.hosts.map((h) => [h.name, h])),
+      unbounded: new Map(spec.hosts.map((h) => [h.name, Number.MAX_SAFE_INTEGER])),
+    };
+    hostIndexes.set(spec.hosts, index);
+  }
+  return index;
+}
+const hostIndexes = new WeakMap<PoolSpec['hosts'], ReturnType<typeof hostIndex>>();
 
 export function hostBounds(spec: PoolSpec, host: string): HostBounds | undefined {
-  let byName = hostsByName.get(spec.hosts);
-  if (!byName) {
-    byName = new Map(spec.hosts.map((h) => [h.name, h]));
-    hostsByName.set(spec.hosts, byName);
-  }
-  return byName.get(host);
+  return hostIndex(spec).byName.get(host);
 }
 
 /** `n` warm instances held within a host's min and max; the host's configured target by default. */

@@ -1,6 +1,6 @@
 import type { InstanceRecord, PoolSpec } from '../domain/index.js';
 import { mapLimit, Semaphore } from '../util/index.js';
-import { emit, hostBounds, type PoolContext, withinHostBounds } from './context.js';
+import { emit, hostBounds, hostIndex, type PoolContext, withinHostBounds } from './context.js';
 import { countPool, type PoolCounts } from './counts.js';
 import { type DriveOutcome, drive, retire } from './drive.js';
 import { type Launched, launch } from './launch.js';
@@ -95,17 +95,6 @@ export function planRefill(
   return plan;
 }
 
-/** Room without limit on every host of `spec`, for a plan made before asking the cloud for its capacity. */
-function unboundedRoom(spec: PoolSpec): ReadonlyMap<string, number> {
-  let room = unbounded.get(spec.hosts);
-  if (!room) {
-    room = new Map(spec.hosts.map((h) => [h.name, Number.MAX_SAFE_INTEGER]));
-    unbounded.set(spec.hosts, room);
-  }
-  return room;
-}
-const unbounded = new WeakMap<PoolSpec['hosts'], ReadonlyMap<string, number>>();
-
 /**
  * True when a refill toward `targets` would launch or trim something on these records (capacity aside):
  * a decision that finds its pool at target need not start one.
@@ -116,7 +105,7 @@ export function refillHasWork(
   targets: HostTargets,
   counts?: PoolCounts,
 ): boolean {
-  const plan = planRefill(ctx, records, targets.launch, unboundedRoom(ctx.spec), targets.keep, counts);
+  const plan = planRefill(ctx, records, targets.launch, hostIndex(ctx.spec).unbounded, targets.keep, counts);
   return plan.launch.size > 0 || plan.trim.length > 0;
 }
 
@@ -160,7 +149,7 @@ export async function refill(
       typeof targets === 'function' ? targets(records) : { launch: targets };
     // Ask the cloud for free capacity only when something is to be launched: most refills find the pool
     // at target, and a hypervisor listing on every tick is load on the cloud's API for nothing.
-    let plan = planRefill(ctx, records, hostTargets, unboundedRoom(spec), keep);
+    let plan = planRefill(ctx, records, hostTargets, hostIndex(spec).unbounded, keep);
     if (plan.launch.size > 0) {
       const capacity = await provider.hosts();
       const free = new Map(capacity.map((c) => [c.name, Math.max(0, c.capacity - c.used)]));

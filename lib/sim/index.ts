@@ -22,6 +22,7 @@ export {
   observables,
   onlineSizing,
   type RiseModel,
+  riseModel,
   risesByRow,
 } from './rises.js';
 export {

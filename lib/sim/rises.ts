@@ -6,12 +6,26 @@
  * - how predictable the rises are (`bench:rises`): could a pool sized from what is observable before each
  *   row (the hour, the level, the recent jumps ...) hold less than a fixed pool chosen with hindsight?
  */
+import type { PoolSpec } from '../domain/index.js';
 
 /** Rows of demand and how a pool meets them: `leadRows` for a refill to land, `holdRows` of scale-in hold. */
 export interface RiseModel {
   demand: ArrayLike<number>;
   leadRows: number;
   holdRows: number;
+}
+
+/** The rise model of `demand` (rows of `stepMs`) for a pool: its refill lead time and scale-in hold in rows. */
+export function riseModel(
+  spec: Pick<PoolSpec, 'forecast' | 'scaleIn'>,
+  demand: ArrayLike<number>,
+  stepMs: number,
+): RiseModel {
+  return {
+    demand,
+    leadRows: Math.ceil(spec.forecast.horizonMs / stepMs),
+    holdRows: Math.ceil(spec.scaleIn.stabilisationMs / stepMs),
+  };
 }
 
 /**

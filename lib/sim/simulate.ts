@@ -7,7 +7,7 @@
 import { type LoadedConfig, parseConfig, simHosts } from '../config/index.js';
 import type { PoolSpec } from '../domain/index.js';
 import { type PolicyChoice, specFor } from './policies.js';
-import { fixedCovering, risesByRow } from './rises.js';
+import { fixedCovering, riseModel, risesByRow } from './rises.js';
 import { type RunResult, runTrace, type Series, SIM_METRIC, SIM_PROVIDER, type SimCloudSpec } from './run.js';
 import { type DemandScale, type Trace, toDemand } from './trace.js';
 import { runInWorkers } from './workers.js';
@@ -247,11 +247,7 @@ async function sequential<T, R>(items: readonly T[], fn: (item: T) => Promise<R>
  */
 function firstGuess(p: Prepared): number {
   const step = p.trace.stepMs;
-  const { rise } = risesByRow({
-    demand: p.demand,
-    leadRows: Math.ceil(p.base.forecast.horizonMs / step),
-    holdRows: Math.ceil(p.base.scaleIn.stabilisationMs / step),
-  });
+  const { rise } = risesByRow(riseModel(p.base, p.demand, step));
   return Math.ceil(fixedCovering(rise.subarray(Math.floor(p.warmupMs / step)), p.targetPct / 100) - 1e-9);
 }
 
